@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from zoo import data
+
+
+def test_digits_splits_are_stratified_disjoint_and_seeded():
+    splits = data.load("digits")
+    (x, y), (xv, yv), (xt, yt) = splits
+    assert x.shape[1:] == (8, 8, 1) and splits.num_classes == 10
+    assert len(x) + len(xv) + len(xt) == 1797
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert set(np.unique(yt)) == set(range(10))
+    again = data.load("digits")
+    np.testing.assert_array_equal(again.train[0], x)
+    other = data.load("digits", seed=1)
+    assert not np.array_equal(other.train[1], y)
+
+
+def test_digits_flat_and_resized():
+    assert data.load("digits", flat=True).input_shape == (64,)
+    assert data.load("digits", image_size=32, channels=3).input_shape == (32, 32, 3)
+
+
+@pytest.mark.parametrize("name", ["moons", "circles", "xor", "blobs", "linear"])
+def test_synthetic_sets(name):
+    splits = data.load(name, n_samples=300)
+    assert splits.input_shape == (2,)
+    assert sum(len(s[0]) for s in splits) == 300
+
+
+def test_linear_set_is_separable_with_a_margin():
+    x, y = data.load("linear", n_samples=500).train
+    w, b = np.array([1.0, -0.7]), 0.2
+    margin = (x @ w + b) * np.where(y == 1, 1, -1) / np.linalg.norm(w)
+    assert margin.min() > 0.1
+
+
+def test_as_dataset_batches_full_and_stochastic():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10)
+    assert [len(b[0]) for b in data.as_dataset(x, y, batch_size=4, shuffle=False)] == [4, 4, 2]
+    assert [len(b[0]) for b in data.as_dataset(x, y, batch_size="full")] == [10]
+    assert len(list(data.as_dataset(x, y, batch_size=1))) == 10
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: data.load("mnist"), r"unknown dataset name='mnist'; expected one of"),
+        (lambda: data.load("digits", val_fraction=0), r"invalid val_fraction=0"),
+        (lambda: data.load("digits", val_fraction=0.5, test_fraction=0.5), r"expected < 1"),
+        (lambda: data.load("moons", n_samples=3), r"invalid n_samples=3"),
+        (lambda: data.load("digits", channels=2), r"invalid channels=2"),
+        (lambda: data.as_dataset(np.zeros((4, 1)), batch_size=0), r"invalid batch_size=0"),
+    ],
+)
+def test_bad_input(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

@@ -1,0 +1,96 @@
+"""Multilayer perceptron and logistic regression (the one-layer baseline)."""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.registry import register
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh", "elu", "softmax", "gelu", "selu", "linear")
+
+_CLASSIFIER_RECIPE = dict(
+    data="digits",
+    data_kwargs=dict(flat=True),
+    optimizer="adam",
+    learning_rate=1e-3,
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+    epochs=40,
+    batch_size=32,
+)
+
+
+def _mlp(
+    input_shape=(64,),
+    num_classes=10,
+    hidden_units=(128, 64),
+    activation="relu",
+    dropout=0.0,
+    batch_norm=False,
+    task="classification",
+    num_outputs=1,
+    include_top=True,
+    classifier_activation="softmax",
+    keras=keras,
+):
+    """Dense stack: [Dense -> (BatchNorm) -> activation -> (Dropout)] x depth -> head.
+
+    ``task="classification"`` ends in ``num_classes`` units with
+    ``classifier_activation``; ``task="regression"`` in ``num_outputs`` linear units.
+    """
+    if task not in ("classification", "regression"):
+        raise ValueError(f"mlp: invalid task={task!r}; expected 'classification' or 'regression'")
+    if activation not in HIDDEN_ACTIVATIONS:
+        raise ValueError(f"mlp: invalid activation={activation!r}; expected one of {HIDDEN_ACTIVATIONS}")
+    if isinstance(hidden_units, int):
+        hidden_units = (hidden_units,)
+    if not all(isinstance(u, int) and u > 0 for u in hidden_units):
+        raise ValueError(f"mlp: invalid hidden_units={hidden_units!r}; expected a tuple of positive integers")
+    if task == "regression" and (not isinstance(num_outputs, int) or num_outputs < 1):
+        raise ValueError(f"mlp: invalid num_outputs={num_outputs!r}; expected a positive integer")
+
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    for i, units in enumerate(hidden_units):
+        x = keras.layers.Dense(units, use_bias=not batch_norm, name=f"dense_{i}")(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = keras.layers.Activation(activation, name=f"act_{i}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    if include_top:
+        if task == "classification":
+            x = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+        else:
+            x = keras.layers.Dense(num_outputs, name="predictions")(x)
+    return keras.Model(inputs, x, name="mlp")
+
+
+@register(
+    family="mlp",
+    task="classification",
+    builder=_mlp,
+    paper="Rumelhart, Hinton & Williams 1986, Learning representations by back-propagating errors",
+    params=17_226,
+    recipe=_CLASSIFIER_RECIPE,
+    reference=dict(data="digits", metric="accuracy", value=0.95),
+    input_range="[0, 1]",
+)
+def mlp():
+    """Multilayer perceptron: configurable depth, width, activation, dropout, batch norm."""
+    return {}
+
+
+@register(
+    family="mlp",
+    task="classification",
+    builder=_mlp,
+    paper="Cox 1958, The regression analysis of binary sequences (multinomial logistic regression)",
+    params=650,
+    recipe=dict(_CLASSIFIER_RECIPE, learning_rate=1e-2, epochs=60),
+    reference=dict(data="digits", metric="accuracy", value=0.93),
+    input_range="[0, 1]",
+)
+def logistic_regression():
+    """Logistic (softmax) regression: one dense layer, the linear baseline."""
+    return dict(hidden_units=())

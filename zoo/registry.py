@@ -1,0 +1,395 @@
+"""The model registry: ``register`` / ``get`` / ``list_models`` / ``info``.
+
+Every model in the zoo is reached through one construction path. A family file
+has one builder function and thin registered entry points that only hold the
+architecture's data (timm's ``resnet.py``, keras.applications' ``ResNet``):
+
+    @register("resnet50", builder=_resnet, family="resnet", params=25_636_712, ...)
+    def resnet50():
+        return dict(block="bottleneck", depths=(3, 4, 6, 3))
+
+An entry point without ``builder=`` is itself the builder (its keyword
+arguments are the accepted overrides). ``get`` checks every override against
+the builder's signature and the common image-model arguments *before* any layer
+is built, then loads local weights, once, for every model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import inspect
+import logging
+import numbers
+import os
+import warnings
+from typing import Any, Callable
+
+log = logging.getLogger("zoo")
+
+__all__ = [
+    "ModelInfo",
+    "UnknownModelError",
+    "register",
+    "get",
+    "list_models",
+    "info",
+    "load_weights",
+    "HEAD_LAYER_NAMES",
+]
+
+#: Layer names that make up a classification head. A weights file saved with
+#: another class count loads everything but these (timm's head swap).
+HEAD_LAYER_NAMES = ("predictions",)
+
+#: Arguments that ``get`` handles itself rather than passing to a builder.
+_REGISTRY_ARGS = ("weights", "compile")
+
+
+class UnknownModelError(KeyError):
+    """Raised by ``get``/``info`` for a name that is not registered."""
+
+    def __str__(self):  # KeyError quotes its message; show it plainly.
+        return str(self.args[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """Metadata of one registered model. All of it is data, none is computed."""
+
+    name: str
+    family: str
+    task: str
+    paper: str = ""
+    params: int | None = None  # parameter count of the default configuration
+    min_input_shape: tuple | None = None
+    input_range: str | None = None  # what the model expects, e.g. "[0, 1]" or "[-1, 1]"
+    recipe: dict | None = None  # reference training recipe (see zoo.train)
+    reference: dict | None = None  # result the recipe reproduces: data, metric, value
+    test_config: dict | None = None  # small overrides for the registry-driven tests
+    example: Callable | None = None  # example(model, batch, rng) -> (x, y) for non-float inputs
+    description: str = ""
+    builder: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
+    entry: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def config(self) -> dict:
+        """The architecture data of the entry point (empty for self-building entries)."""
+        return dict(self.entry()) if self.builder is not self.entry else {}
+
+    def accepted_arguments(self) -> list[str]:
+        sig = inspect.signature(self.builder)
+        fixed = set(self.config())
+        names = [
+            p.name
+            for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in fixed
+        ]
+        return sorted(set(names) | set(_REGISTRY_ARGS) | fixed)
+
+    def defaults(self) -> dict:
+        """Default value of every builder argument, with the entry's data applied."""
+        sig = inspect.signature(self.builder)
+        values = {
+            p.name: p.default
+            for p in sig.parameters.values()
+            if p.default is not inspect.Parameter.empty
+        }
+        values.update(self.config())
+        return values
+
+    def as_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out.pop("builder")
+        out.pop("entry")
+        return out
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register(
+    name: str | None = None,
+    *,
+    family: str,
+    task: str,
+    builder: Callable | None = None,
+    paper: str = "",
+    params: int | None = None,
+    min_input_shape: tuple | None = None,
+    input_range: str | None = None,
+    recipe: dict | None = None,
+    reference: dict | None = None,
+    test_config: dict | None = None,
+    example: Callable | None = None,
+):
+    """Decorator that registers an entry point under ``name`` (default: its ``__name__``)."""
+
+    def decorate(entry: Callable) -> Callable:
+        model_name = name or entry.__name__
+        if model_name in _REGISTRY:
+            raise ValueError(f"model {model_name!r} is already registered")
+        _REGISTRY[model_name] = ModelInfo(
+            name=model_name,
+            family=family,
+            task=task,
+            paper=paper,
+            params=params,
+            min_input_shape=tuple(min_input_shape) if min_input_shape else None,
+            input_range=input_range,
+            recipe=recipe,
+            reference=reference,
+            test_config=test_config,
+            example=example,
+            description=inspect.cleandoc(entry.__doc__ or "").split("\n")[0],
+            builder=builder or entry,
+            entry=entry,
+        )
+        return entry
+
+    return decorate
+
+
+def _ensure_models_imported():
+    # Importing the families fills the registry (timm does the same).
+    import zoo.models  # noqa: F401
+
+
+def _lookup(name: str) -> ModelInfo:
+    _ensure_models_imported()
+    if not isinstance(name, str):
+        raise TypeError(f"model name must be a string, got {name!r} ({type(name).__name__})")
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see zoo.list_models()"
+    raise UnknownModelError(f"unknown model {name!r}{hint}")
+
+
+def list_models(pattern: str = "*", family: str | None = None, task: str | None = None) -> list[str]:
+    """Registered names matching an fnmatch ``pattern``, optionally one family or task, sorted."""
+    _ensure_models_imported()
+    return sorted(
+        n
+        for n, m in _REGISTRY.items()
+        if fnmatch.fnmatchcase(n, pattern)
+        and (family is None or m.family == family)
+        and (task is None or m.task == task)
+    )
+
+
+def info(name: str) -> dict:
+    """Metadata of ``name``: family, task, paper, params, min input, recipe, reference, defaults."""
+    meta = _lookup(name)
+    out = meta.as_dict()
+    out["defaults"] = {k: v for k, v in meta.defaults().items() if k != "keras"}
+    out["arguments"] = meta.accepted_arguments()
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _fail(name, arg, value, accepted):
+    raise ValueError(f"{name}: invalid {arg}={value!r}; expected {accepted}")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _validate_common(meta: ModelInfo, args: dict):
+    """Checks shared by every model, so that bad values fail before any layer is built."""
+    name = meta.name
+    if "num_classes" in args:
+        n = args["num_classes"]
+        if not _is_int(n) or n < 1:
+            _fail(name, "num_classes", n, "a positive integer")
+    if "input_shape" in args and args["input_shape"] is not None:
+        shape = args["input_shape"]
+        if not isinstance(shape, (tuple, list)) or not all(
+            s is None or (_is_int(s) and s > 0) for s in shape
+        ):
+            _fail(name, "input_shape", shape, "a tuple of positive integers")
+        minimum = meta.min_input_shape
+        if minimum is not None:
+            if len(shape) != len(minimum):
+                _fail(
+                    name, "input_shape", tuple(shape),
+                    f"a shape of rank {len(minimum)} (without the batch axis), at least {minimum}",
+                )
+            for got, least in zip(shape, minimum):
+                if got is not None and least is not None and got < least:
+                    _fail(name, "input_shape", tuple(shape), f"every dimension at least {minimum}")
+    if "dropout" in args:
+        d = args["dropout"]
+        if not isinstance(d, numbers.Real) or isinstance(d, bool) or not 0 <= d < 1:
+            _fail(name, "dropout", d, "a number in [0, 1)")
+    if "pooling" in args and args["pooling"] not in (None, "avg", "max"):
+        _fail(name, "pooling", args["pooling"], "None, 'avg' or 'max'")
+    for flag in ("include_top", "features"):
+        if flag in args and not isinstance(args[flag], bool):
+            _fail(name, flag, args[flag], "True or False")
+    if "classifier_activation" in args:
+        act = args["classifier_activation"]
+        if act is not None and not isinstance(act, str) and not callable(act):
+            _fail(name, "classifier_activation", act, "None, an activation name or a callable")
+
+
+def _check_overrides(meta: ModelInfo, overrides: dict) -> dict:
+    accepted = meta.accepted_arguments()
+    unknown = [k for k in overrides if k not in accepted]
+    if unknown:
+        arg = unknown[0]
+        close = difflib.get_close_matches(arg, accepted, n=2)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(
+            f"{meta.name}: unknown argument {arg!r}{hint}; accepted: {', '.join(accepted)}"
+        )
+    args = meta.config()
+    args.update({k: v for k, v in overrides.items() if k not in _REGISTRY_ARGS})
+    _validate_common(meta, args)
+    return args
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def get(name: str, **overrides: Any):
+    """Build registered model ``name`` with ``overrides`` applied.
+
+    ``weights=`` a local ``.weights.h5`` or ``.keras`` file loads its weights
+    (a file saved with another class count loads all but the head).
+    ``compile=True`` compiles with the registered reference recipe.
+    """
+    meta = _lookup(name)
+    args = _check_overrides(meta, overrides)
+    weights = overrides.get("weights")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        _fail(name, "weights", weights, "None or a path to a local .weights.h5 or .keras file")
+    if weights is not None:
+        _check_weights_path(name, weights)
+
+    model = meta.builder(**args)
+    if weights is not None:
+        load_weights(model, weights, rebuild=lambda: meta.builder(**args))
+    if overrides.get("compile"):
+        from zoo.train import compile_from_recipe
+
+        compile_from_recipe(model, meta.recipe or {}, name=name)
+    return model
+
+
+def _check_weights_path(name, path):
+    path = os.fspath(path)
+    if not (path.endswith(".weights.h5") or path.endswith(".keras")):
+        _fail(name, "weights", path, "a path ending in .weights.h5 or .keras")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{name}: weights file {path!r} does not exist")
+
+
+def load_weights(model, path, rebuild: Callable | None = None, allow_head_mismatch: bool = True):
+    """Load a local weights file into ``model`` all-or-nothing.
+
+    The file is first read into a twin built by ``rebuild`` (or a clone), so a
+    missing, corrupt or mismatched file raises and leaves ``model`` unchanged.
+    Layers of the classification head (``HEAD_LAYER_NAMES``) whose shapes differ
+    are skipped and logged, which is how a head is swapped for a new class count.
+    Returns the names of the skipped layers.
+    """
+    from keras.src.saving import saving_lib
+
+    path = os.fspath(path)
+    _check_weights_path(model.name, path)
+    twin = rebuild() if rebuild is not None else _clone(model)
+    failed: dict = {}
+    try:
+        _read_weights_into(twin, path, failed, saving_lib)
+    except Exception as err:  # h5py/zipfile raise many types for a bad file
+        raise ValueError(f"could not read weights file {path!r}: {err}") from err
+    extra = _count_arrays(path) - len(twin.weights)
+    if extra > 0:
+        raise ValueError(
+            f"weights file {path!r} does not match model {model.name!r}: it holds {extra} more "
+            f"weight array(s) than the model's {len(twin.weights)} (saved from a larger model?)"
+        )
+    failed_layers = sorted({getattr(obj, "name", str(obj)) for obj, _ in failed.values()})
+    bad = [n for n in failed_layers if not (allow_head_mismatch and n in HEAD_LAYER_NAMES)]
+    if bad:
+        first = next(err for obj, err in failed.values() if getattr(obj, "name", None) == bad[0])
+        raise ValueError(
+            f"weights file {path!r} does not match model {model.name!r}: "
+            f"{len(bad)} layer(s) could not be loaded ({', '.join(bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}); first error: {first}"
+        )
+    skipped = set(failed_layers)
+    for layer, twin_layer in zip(model.layers, twin.layers):
+        if layer.name not in skipped:
+            for v, tv in zip(layer.weights, twin_layer.weights):
+                v.assign(tv)
+    if skipped:
+        log.warning("%s: kept freshly initialised head layer(s) %s (shape differs in %s)",
+                    model.name, ", ".join(sorted(skipped)), path)
+    return sorted(skipped)
+
+
+def _read_weights_into(model, path, failed, saving_lib):
+    """Load ``path`` into ``model`` layer by layer, collecting layers that fail in ``failed``."""
+    import zipfile
+
+    import keras
+
+    archive = zipfile.ZipFile(path, "r") if path.endswith(".keras") else None
+    if archive is not None:
+        store = saving_lib.H5IOStore(saving_lib._VARS_FNAME_H5, archive=archive, mode="r")
+    else:
+        store = saving_lib.H5IOStore(path, mode="r")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mismatches are collected in ``failed`` and reported by us
+            saving_lib._load_state(
+                model,
+                weights_store=store,
+                assets_store=None,
+                inner_path="",
+                skip_mismatch=True,
+                visited_saveables=set(),
+                failed_saveables=set(),
+                error_msgs=failed,
+            )
+    finally:
+        store.close()
+        if archive is not None:
+            archive.close()
+    # Only layers count as mismatches; a model fails whenever one of its layers does.
+    for key, (obj, _) in list(failed.items()):
+        if not isinstance(obj, keras.layers.Layer) or isinstance(obj, keras.Model):
+            del failed[key]
+
+
+def _count_arrays(path) -> int:
+    """Number of model weight arrays in a weights file (optimizer state excluded)."""
+    import io
+    import zipfile
+
+    import h5py
+
+    def count(h5):
+        names = []
+        h5.visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
+        return sum(1 for n in names if "optimizer" not in n.split("/")[0])
+
+    if path.endswith(".keras"):
+        with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
+            return count(h5)
+    with h5py.File(path, "r") as h5:
+        return count(h5)
+
+
+def _clone(model):
+    import keras
+
+    twin = keras.models.clone_model(model)
+    if not twin.built and model.built:
+        twin.build(model.input_shape)
+    return twin

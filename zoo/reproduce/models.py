@@ -1,0 +1,32 @@
+"""One suite entry per registered model that has a reference recipe and result."""
+
+from zoo import registry
+from zoo.reproduce import entry
+from zoo.train import train_recipe
+
+
+def _model_entry(name):
+    def run(out_dir):
+        result = train_recipe(name)
+        metric = registry.info(name)["reference"]["metric"]
+        return {"value": result.test[metric], "history": result.history.history}
+
+    return run
+
+
+def _register_all():
+    for name in registry.list_models():
+        meta = registry.info(name)
+        ref = meta["reference"]
+        if meta["recipe"] and ref and "value" in ref:
+            entry(
+                name,
+                data=ref.get("data", meta["recipe"].get("data", "?")),
+                metric=ref["metric"],
+                reference=ref["value"],
+                mode=ref.get("mode", "max"),
+                suites=tuple(meta["recipe"].get("suites", ("quick", "full"))),
+            )(_model_entry(name))
+
+
+_register_all()
