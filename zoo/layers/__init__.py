@@ -1,0 +1,1 @@
+"""Layers Keras lacks. Each is serializable (registered for ``.keras`` loading)."""
