@@ -226,16 +226,21 @@ def learning_curves(history, min_delta=0.02, patience=2) -> CurveDiagnosis:
                           f"fits: validation loss settled at {val[best]:.4f} (epoch {best + 1})", h)
 
 
-def plot_history(history, path, title=None, best_epoch=None):
-    """Loss (and accuracy) curves of a history as a PNG at ``path`` (written atomically)."""
+def plot_history(history, path, title=None, best_epoch=None, max_panels=4):
+    """Curves of every logged metric (training and validation together) as a PNG at ``path``.
+
+    Written atomically; ``best_epoch`` draws a dashed line where training should stop.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     h = _read_history(history)
-    metrics = [m for m in ("loss", "accuracy") if m in h]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    metrics = [m for m in h if not m.startswith("val_") and m != "learning_rate"][:max_panels]
+    if not metrics:
+        raise ValueError("history has no metric to plot")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.3), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         epochs = np.arange(1, len(h[metric]) + 1)
         ax.plot(epochs, h[metric], label=f"train {metric}")
@@ -245,12 +250,12 @@ def plot_history(history, path, title=None, best_epoch=None):
             ax.axvline(best_epoch, color="grey", linestyle="--", label=f"best epoch {best_epoch}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.legend()
+        ax.legend(fontsize="small")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     tmp = os.fspath(path) + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
+    fig.savefig(tmp, dpi=80)
     plt.close(fig)
     os.replace(tmp, path)
     return os.fspath(path)

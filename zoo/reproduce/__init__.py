@@ -59,7 +59,12 @@ _ENTRIES: dict[str, Entry] = {}
 
 
 def entry(name, *, data, metric, reference, mode="max", suites=("quick", "full")):
-    """Register ``fn(out_dir) -> value | dict(value=..., **extra)`` as a suite entry."""
+    """Register ``fn(out_dir) -> value | dict`` as a suite entry.
+
+    The dict holds ``value`` (compared with ``reference``) and optionally
+    ``history`` (a Keras history dict: plotted as learning curves), ``images``
+    (PNG paths shown in the report) and ``table`` (Markdown added to the report).
+    """
     if mode not in ("max", "min"):
         raise ValueError(f"invalid mode={mode!r}; expected 'max' or 'min'")
 
@@ -137,17 +142,43 @@ def environment() -> dict:
     import keras
     import tensorflow as tf
 
+    from importlib import metadata
+
+    versions = {}
+    for package in ("gymnasium", "sentencepiece", "keras-tuner", "ai-edge-litert",
+                    "tensorflow-model-optimization", "scikit-learn", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        **versions,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "devices": [d.device_type for d in tf.config.list_physical_devices()],
     }
 
 
+def _plot_curves(results, out_dir):
+    """A learning-curve PNG for every result that returned its history."""
+    from zoo.diagnostics import plot_history
+
+    for r in results:
+        history = r.extra.get("history")
+        if not history or r.extra.get("curves"):
+            continue
+        try:
+            path = os.path.join(out_dir, f"{r.name}_curves.png")
+            r.extra["curves"] = plot_history(history, path, title=r.name)
+        except (ValueError, TypeError) as err:  # a history without plottable metrics
+            r.extra["curves_error"] = str(err)
+
+
 def write_report(results, out_dir, suite):
+    _plot_curves(results, out_dir)
     env = environment()
     payload = {"suite": suite, "environment": env, "results": [dataclasses.asdict(r) for r in results]}
     _atomic_write(os.path.join(out_dir, "results.json"), json.dumps(payload, indent=2, default=str))
@@ -157,7 +188,11 @@ def write_report(results, out_dir, suite):
         lines += ["## Not passing", ""]
         lines += [f"- **{r.name}**: " + (r.error or f"{r.metric}={_fmt(r.value)}, reference {_ref(r)}") for r in failed]
         lines.append("")
+    tables = [(r.name, r.extra["table"]) for r in results if r.extra.get("table")]
+    for name, table in tables:
+        lines += [f"## {name}", "", table, ""]
     images = [(r.name, p) for r in results for p in r.extra.get("images", [])]
+    images += [(r.name, r.extra["curves"]) for r in results if r.extra.get("curves")]
     if images:
         lines += ["## Figures", ""] + [f"![{n}]({os.path.relpath(p, out_dir)})" for n, p in images] + [""]
     lines += ["## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()]
