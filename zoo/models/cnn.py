@@ -1,0 +1,117 @@
+"""Small convolutional networks for tiny images: LeNet-5 and a simple VGG-style CNN."""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.models._vision import finish, image_input
+from zoo.registry import register
+
+_DIGITS32_RECIPE = dict(
+    data="digits",
+    data_kwargs=dict(image_size=32, channels=3),
+    optimizer="adam",
+    learning_rate=2e-3,
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+    epochs=8,
+    batch_size=64,
+)
+
+
+def _simple_cnn(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    filters=(32, 64, 128),
+    convs_per_block=2,
+    include_top=True,
+    pooling=None,
+    dropout=0.0,
+    classifier_activation="softmax",
+    features=False,
+    keras=keras,
+):
+    """[Conv3x3 -> BN -> ReLU] x ``convs_per_block`` -> MaxPool, per entry of ``filters``; GAP head."""
+    if not filters or not all(isinstance(f, int) and f > 0 for f in filters):
+        raise ValueError(f"simple_cnn: invalid filters={filters!r}; expected a tuple of positive integers")
+    if not isinstance(convs_per_block, int) or convs_per_block < 1:
+        raise ValueError(f"simple_cnn: invalid convs_per_block={convs_per_block!r}; expected a positive integer")
+    layers = keras.layers
+    inputs = image_input(keras, input_shape)
+    x, taps = inputs, {}
+    for b, width in enumerate(filters, 1):
+        for c in range(1, convs_per_block + 1):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{b}_conv{c}")(x)
+            x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
+            x = layers.ReLU(name=f"block{b}_relu{c}")(x)
+        x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
+        taps[2**b] = x
+    return finish(
+        keras, inputs, x, name="simple_cnn", taps=taps, features=features, include_top=include_top,
+        pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
+    )
+
+
+def _lenet5(
+    input_shape=(32, 32, 1),
+    num_classes=10,
+    activation="tanh",
+    include_top=True,
+    pooling=None,
+    dropout=0.0,
+    classifier_activation="softmax",
+    features=False,
+    keras=keras,
+):
+    """LeNet-5: C1 conv 6@5x5, S2 avg-pool, C3 conv 16@5x5, S4 avg-pool, C5 120, F6 84, output."""
+    layers = keras.layers
+    inputs = image_input(keras, input_shape)
+    x = layers.Conv2D(6, 5, activation=activation, name="block1_conv")(inputs)
+    x = s2 = layers.AveragePooling2D(2, name="block1_pool")(x)
+    x = layers.Conv2D(16, 5, activation=activation, name="block2_conv")(x)
+    x = s4 = layers.AveragePooling2D(2, name="block2_pool")(x)
+
+    def top(x):
+        x = layers.Flatten(name="top_flatten")(x)
+        x = layers.Dense(120, activation=activation, name="top_c5")(x)
+        return layers.Dense(84, activation=activation, name="top_f6")(x)
+
+    return finish(
+        keras, inputs, x, name="lenet5", taps={2: s2, 4: s4}, features=features, include_top=include_top,
+        pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
+        top=top,
+    )
+
+
+@register(
+    family="cnn",
+    task="classification",
+    builder=_simple_cnn,
+    paper="a VGG-style baseline (Simonyan & Zisserman 2014) with batch norm (Ioffe & Szegedy 2015)",
+    params=289_642,
+    min_input_shape=(8, 8, 1),
+    input_range="[0, 1]",
+    recipe=_DIGITS32_RECIPE,
+    reference=dict(data="digits", metric="accuracy", value=0.95),
+    test_config=dict(input_shape=(16, 16, 3), num_classes=3, filters=(8, 16)),
+)
+def simple_cnn():
+    """Simple CNN for tiny images: conv-BN-ReLU blocks, max pooling, global average pooling."""
+    return {}
+
+
+@register(
+    family="cnn",
+    task="classification",
+    builder=_lenet5,
+    paper="LeCun et al. 1998, Gradient-based learning applied to document recognition",
+    params=61_706,
+    min_input_shape=(16, 16, 1),
+    input_range="[0, 1]",
+    recipe=dict(_DIGITS32_RECIPE, data_kwargs=dict(image_size=32, channels=1), epochs=15, learning_rate=3e-3),
+    reference=dict(data="digits", metric="accuracy", value=0.93),
+    test_config=dict(input_shape=(16, 16, 1), num_classes=3),
+)
+def lenet5():
+    """LeNet-5 (tanh, average pooling) for 32x32 grayscale digits."""
+    return {}
