@@ -277,7 +277,21 @@ def get(name: str, **overrides: Any):
         from zoo.train import compile_from_recipe
 
         compile_from_recipe(model, meta.recipe or {}, name=name)
+    remember_build(model, name, args)
     return model
+
+
+def remember_build(model, name: str, args: dict):
+    """Record on ``model`` how ``get`` built it: ``model._zoo_build == (name, args)``.
+
+    ``zoo.quantize`` rebuilds the tf-keras twin of a model from this (same
+    builder, same arguments, ``keras=tf_keras``). Set with ``object.__setattr__``
+    so that Keras does not track it as model state.
+    """
+    try:
+        object.__setattr__(model, "_zoo_build", (name, {k: v for k, v in args.items() if k != "keras"}))
+    except (AttributeError, TypeError):  # a builder may return something that refuses attributes
+        pass
 
 
 def _check_weights_path(name, path):
