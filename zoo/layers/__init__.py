@@ -1,1 +1,16 @@
 """Layers Keras lacks. Each is serializable (registered for ``.keras`` loading)."""
+
+from zoo.layers.pooling import (  # noqa: E402,F401
+    GlobalLpPooling1D,
+    GlobalLpPooling2D,
+    GlobalLpPooling3D,
+    GlobalMinPooling1D,
+    GlobalMinPooling2D,
+    GlobalMinPooling3D,
+    LpPooling1D,
+    LpPooling2D,
+    LpPooling3D,
+    MinPooling1D,
+    MinPooling2D,
+    MinPooling3D,
+)
