@@ -40,9 +40,12 @@ def make_optimizer(name="adam", learning_rate=1e-3):
 def compile_from_recipe(model, recipe: dict, name: str | None = None, **overrides):
     """Compile ``model`` with the recipe's optimizer, loss and metrics (``overrides`` win)."""
     recipe = {**recipe, **overrides}
+    loss = recipe.get("loss")
+    if isinstance(loss, dict):  # a Keras loss config, e.g. {"class_name": ..., "config": {"from_logits": True}}
+        loss = keras.losses.get(loss)
     model.compile(
         optimizer=make_optimizer(recipe.get("optimizer", "adam"), recipe.get("learning_rate", 1e-3)),
-        loss=recipe.get("loss"),
+        loss=loss,
         metrics=list(recipe.get("metrics", [])),
     )
     return model
