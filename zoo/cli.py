@@ -66,6 +66,14 @@ def _cmd_reproduce(args):
     return 0
 
 
+def _cmd_serve(args):
+    from zoo.serve import serve
+
+    serve(args.path, host=args.host, port=args.port, model_name=args.name,
+          max_requests=args.max_requests, timeout=args.timeout)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m zoo", description="dlzoo model zoo")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +103,15 @@ def build_parser():
     p.add_argument("--only", default="*", help="fnmatch pattern over entry names")
     p.add_argument("--out", help="output folder (default runs/<date>)")
     p.set_defaults(fn=_cmd_reproduce)
+
+    p = sub.add_parser("serve", help="serve a SavedModel, .tflite or .keras file over HTTP (TF Serving's REST shape)")
+    p.add_argument("path")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--name", help="model name in the URL (default: from the path)")
+    p.add_argument("--max-requests", type=int, help="stop after answering this many requests")
+    p.add_argument("--timeout", type=float, help="stop after this many seconds")
+    p.set_defaults(fn=_cmd_serve)
     return parser
 
 
