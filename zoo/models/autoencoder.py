@@ -54,8 +54,11 @@ def _check(model_name, input_shape, kind, latent_dim, hidden_units, filters):
 
 
 def encoder_network(input_shape, latent_dim, kind="dense", hidden_units=(128, 64), filters=(16, 32),
-                    heads=("code",), activation="relu", dropout=0.0, name="encoder"):
-    """x -> one Dense(latent_dim) output per name in ``heads`` (a VAE has mean and log-variance)."""
+                    heads=("code",), activation="relu", dropout=0.0, head_activation=None, name="encoder"):
+    """x -> one Dense(latent_dim) output per name in ``heads`` (a VAE has mean and log-variance).
+
+    The convolutional form (strided 3x3 convolutions) is also the GAN discriminator.
+    """
     inputs = keras.Input(shape=input_shape, name="inputs")
     if kind == "dense":
         x = keras.layers.Flatten(name="flatten_in")(inputs) if len(input_shape) > 1 else inputs
@@ -68,7 +71,7 @@ def encoder_network(input_shape, latent_dim, kind="dense", hidden_units=(128, 64
             if dropout:
                 x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
         x = keras.layers.Flatten(name="flatten")(x)
-    outputs = [keras.layers.Dense(latent_dim, name=head)(x) for head in heads]
+    outputs = [keras.layers.Dense(latent_dim, activation=head_activation, name=head)(x) for head in heads]
     return keras.Model(inputs, outputs[0] if len(outputs) == 1 else outputs, name=name)
 
 
