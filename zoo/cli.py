@@ -39,16 +39,20 @@ def _cmd_info(args):
 
 
 def _cmd_train(args):
+    from zoo import distribute as zdist
+
+    strategy = zdist.strategy(args.strategy) if args.strategy else None  # before TF does anything else
     from zoo.callbacks import ProgressBar
     from zoo.train import train_recipe
 
     result = train_recipe(
         args.name, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
-        callbacks=[ProgressBar(desc=args.name)], seed=args.seed,
+        callbacks=[ProgressBar(desc=args.name)], seed=args.seed, strategy=strategy,
     )
-    print(f"{args.name} on {result.data}: " + ", ".join(f"test {k}={v:.4f}" for k, v in result.test.items())
-          + f" ({result.seconds:.1f}s)")
-    if args.save:
+    where = f" [{zdist.describe(strategy)}]" if strategy is not None else ""
+    print(f"{args.name} on {result.data}{where}: "
+          + ", ".join(f"test {k}={v:.4f}" for k, v in result.test.items()) + f" ({result.seconds:.1f}s)")
+    if args.save and zdist.is_chief():  # under multi-worker training only the chief writes
         result.model.save(args.save)
         print(f"saved {args.save}")
     return 0
@@ -96,6 +100,8 @@ def build_parser():
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", help="write the trained model to this .keras path")
+    p.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker", "tpu"],
+                   help="train with zoo.train.fit under this tf.distribute strategy (multi_worker reads TF_CONFIG)")
     p.set_defaults(fn=_cmd_train)
 
     p = sub.add_parser("reproduce", help="run the reproduce suite and print the results table")

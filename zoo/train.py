@@ -23,7 +23,7 @@ import time
 
 import keras
 
-__all__ = ["make_optimizer", "compile_from_recipe", "train_recipe", "TrainResult", "fit"]
+__all__ = ["make_optimizer", "compile_from_recipe", "train_recipe", "TrainResult", "fit", "evaluate_arrays"]
 
 _OPTIMIZERS = {
     "sgd": keras.optimizers.SGD,
@@ -76,11 +76,21 @@ def train_recipe(
     callbacks=(),
     verbose: int = 0,
     seed: int = 0,
+    strategy=None,
     **model_overrides,
 ) -> TrainResult:
-    """Train registered model ``name`` with its reference recipe on built-in data."""
+    """Train registered model ``name`` with its reference recipe on built-in data.
+
+    With ``strategy`` (a name from ``zoo.distribute.KINDS`` or a
+    ``tf.distribute.Strategy``) the model is trained by :func:`fit` under that
+    strategy (``batch_size`` is the global batch) and tested on the local host;
+    without it, by ``model.fit``.
+    """
     import zoo
     from zoo import data as zdata
+    from zoo import distribute as zdist
+
+    strat = zdist.strategy(strategy) if strategy is not None else None  # first: multi-worker needs that
 
     meta = zoo.info(name)
     recipe = dict(meta["recipe"] or {})
@@ -98,19 +108,48 @@ def train_recipe(
     kwargs.update(recipe.get("model_kwargs", {}))
     kwargs.update(model_overrides)
     kwargs = {k: v for k, v in kwargs.items() if k in meta["arguments"]}
-    model = zoo.get(name, **kwargs)
-    compile_from_recipe(model, recipe)
-
     start = time.perf_counter()
     (x, y), (xv, yv), (xt, yt) = splits.train, splits.val, splits.test
     if batch_size == "full":
         batch_size = len(x)
+    if strat is not None:
+        history = fit(
+            lambda: zoo.get(name, **kwargs), (x, y), validation_data=(xv, yv), epochs=epochs,
+            batch_size=batch_size, seed=seed, optimizer=recipe.get("optimizer", "adam"),
+            learning_rate=recipe.get("learning_rate", 1e-3), loss=recipe.get("loss"),
+            metrics=list(recipe.get("metrics", [])), callbacks=list(callbacks), strategy=strat, verbose=verbose,
+        )
+        model = history.model
+        test = evaluate_arrays(model, xt, yt, recipe.get("loss"), recipe.get("metrics", []))
+        return TrainResult(model, history, test, time.perf_counter() - start, data)
+    model = zoo.get(name, **kwargs)
+    compile_from_recipe(model, recipe)
     history = model.fit(
         x, y, validation_data=(xv, yv), epochs=epochs, batch_size=batch_size,
         callbacks=list(callbacks), verbose=verbose,
     )
     test = model.evaluate(xt, yt, verbose=0, return_dict=True)
     return TrainResult(model, history, test, time.perf_counter() - start, data)
+
+
+def evaluate_arrays(model, x, y, loss, metrics=(), batch_size: int = 256) -> dict:
+    """Loss and metrics of ``model`` on arrays, computed eagerly on this host (no strategy involved).
+
+    Works for a model trained by :func:`fit` under any strategy, where
+    ``model.evaluate`` would go through the strategy (and fail under
+    ``MultiWorkerMirroredStrategy``); every worker gets the same figures.
+    """
+    import numpy as np
+
+    preds = np.concatenate([np.asarray(model(x[i:i + batch_size], training=False), dtype="float32")
+                            for i in range(0, len(x), batch_size)])
+    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    logs = {"loss": float(np.mean(np.asarray(loss_fn(y, preds))))}
+    for identifier in metrics:
+        metric = _metric(identifier, tuple(np.shape(y)), tuple(preds.shape))
+        metric.update_state(y, preds)
+        logs[metric.name] = float(metric.result())
+    return logs
 
 
 # ---------------------------------------------------------------------------
@@ -665,3 +704,7 @@ class _Checkpointer:
     def close(self):
         if not self.chief:
             shutil.rmtree(self.write_dir, ignore_errors=True)
+            try:
+                os.rmdir(os.path.dirname(self.write_dir))  # .workers, once no worker uses it
+            except OSError:
+                pass

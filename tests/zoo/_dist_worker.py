@@ -1,6 +1,6 @@
 """Worker program for the tf.distribute tests (run in subprocesses; not a test module).
 
-    python tests/zoo/_dist_worker.py mirrored OUT      # 2 logical CPUs: one device vs mirrored
+    python tests/zoo/_dist_worker.py mirrored OUT      # 2 logical CPUs: mirrored, interrupted, resumed
     python tests/zoo/_dist_worker.py worker OUT [--checkpoint DIR] [--slow S]   # under TF_CONFIG
 
 ``train`` is also imported by the tests to compute the one-device reference.
@@ -64,10 +64,8 @@ def main(argv):
         zdist.split_cpu(2)
         import keras
 
-        s_one = zdist.strategy("one_device", devices="/cpu:0")
         s_mirrored = zdist.strategy("mirrored")
         assert s_mirrored.num_replicas_in_sync == 2, s_mirrored
-        _save(os.path.join(out, "one_device"), *train(s_one))
         _save(os.path.join(out, "mirrored"), *train(s_mirrored))
 
         class Interrupt(keras.callbacks.Callback):  # stops mid-epoch 1 after checkpoint 5 (step 20)
