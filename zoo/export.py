@@ -156,9 +156,12 @@ def _write_serving_savedmodel(model, directory, specs):
         archive.track(model)
         archive.add_endpoint("serving_default", outputs, input_signature=specs)
         archive.write_out(directory, verbose=False)
-    else:  # a tf-keras model (QAT): plain tf.saved_model
-        fn = tf.function(outputs, input_signature=specs)
-        tf.saved_model.save(model, directory, signatures={"serving_default": fn.get_concrete_function()})
+    else:  # a tf-keras model (QAT): a module holding only its variables and the serving function,
+        # which skips tf-keras's slow tracing of every layer for its own SavedModel metadata
+        holder = tf.Module()
+        holder.weights = list(model.variables)
+        holder.serve = tf.function(outputs, input_signature=specs)
+        tf.saved_model.save(holder, directory, signatures={"serving_default": holder.serve.get_concrete_function()})
 
 
 # --------------------------------------------------------------------------- .keras and SavedModel
@@ -270,11 +273,10 @@ def _calibration_samples(data, specs, n, fn="litert"):
     return arrays
 
 
-def convert_savedmodel(directory, quantize=None, calibration=None, name="model", batch=1):
-    """TFLite flatbuffer bytes from a serving SavedModel (``calibration``: arrays per input, fed ``batch`` at a time)."""
+def _convert(converter, quantize=None, calibration=None, name="model", batch=1):
+    """TFLite flatbuffer bytes from ``converter`` (``calibration``: arrays per input, fed ``batch`` at a time)."""
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_saved_model(directory, signature_keys=["serving_default"])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize is not None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -341,8 +343,12 @@ def litert(
     elif representative_data is not None:
         log.info("litert: representative_data is only used with quantize='int8'; ignored")
 
+    import tensorflow as tf
+
+    # The SavedModel route (TFLiteConverter.from_keras_model fails on Keras 3 models).
     with tempfile.TemporaryDirectory(prefix="zoo-litert-") as tmp:
         _write_serving_savedmodel(model, tmp, specs)
-        payload = convert_savedmodel(tmp, quantize, calibration, name=_model_name(model), batch=batch_size or 1)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
+        payload = _convert(converter, quantize, calibration, name=_model_name(model), batch=batch_size or 1)
     _atomic_bytes(path, payload)
     return path
