@@ -1,0 +1,63 @@
+"""Reproduce entries for quantization: full-int8 LiteRT export of a small CNN trained on digits.
+
+Both entries share one run (trained once per output folder): a ``simple_cnn``
+trained on the 8x8 digits, exported to float32 and full-int8 LiteRT files
+(calibrated on 300 training images) and evaluated on the test split.
+"""
+
+from __future__ import annotations
+
+import os
+
+from zoo.reproduce import entry
+
+_RUNS: dict = {}
+
+
+def int8_digits_run(out_dir, epochs=8, seed=0) -> dict:
+    """Train, export float and int8, evaluate; returns accuracies, file sizes and paths."""
+    key = (os.path.abspath(out_dir), epochs, seed)
+    if key in _RUNS:
+        return _RUNS[key]
+    import keras
+    import numpy as np
+
+    import zoo
+    from zoo import export
+    from zoo.inference import LiteRTModel
+
+    keras.utils.set_random_seed(seed)
+    splits = zoo.data.load("digits", seed=seed)
+    model = zoo.get("simple_cnn", input_shape=(8, 8, 1), filters=(32, 64), compile=True)
+    model.fit(*splits.train, epochs=epochs, batch_size=16, verbose=0)
+    folder = os.path.join(out_dir, "quantize")
+    float_path = export.litert(model, os.path.join(folder, "simple_cnn_digits.tflite"))
+    int8_path = export.litert(model, os.path.join(folder, "simple_cnn_digits_int8.tflite"), quantize="int8",
+                              representative_data=splits.train, calibration_samples=300)
+    x_test, y_test = splits.test
+    keras_pred = model.predict(x_test, verbose=0).argmax(-1)
+    int8_pred = LiteRTModel(int8_path).predict(x_test).argmax(-1)
+    run = {
+        "float_accuracy": float(np.mean(keras_pred == y_test)),
+        "int8_accuracy": float(np.mean(int8_pred == y_test)),
+        "top1_agreement": float(np.mean(int8_pred == keras_pred)),
+        "float_bytes": os.path.getsize(float_path),
+        "int8_bytes": os.path.getsize(int8_path),
+        "files": [float_path, int8_path],
+    }
+    run["accuracy_drop"] = run["float_accuracy"] - run["int8_accuracy"]
+    run["size_ratio"] = run["int8_bytes"] / run["float_bytes"]
+    _RUNS[key] = run
+    return run
+
+
+@entry("int8_litert_accuracy_drop", data="digits", metric="accuracy drop (float - int8)", reference=0.01, mode="min")
+def int8_accuracy_drop(out_dir):
+    run = int8_digits_run(out_dir)
+    return {"value": run["accuracy_drop"], **{k: v for k, v in run.items() if k != "accuracy_drop"}}
+
+
+@entry("int8_litert_size_ratio", data="digits", metric="int8 / float file size", reference=0.3, mode="min")
+def int8_size_ratio(out_dir):
+    run = int8_digits_run(out_dir)
+    return {"value": run["size_ratio"], **{k: v for k, v in run.items() if k != "size_ratio"}}
