@@ -20,3 +20,23 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def _gpu_visible() -> bool:
+    """A GPU is there and not hidden (this file hides GPUs unless CUDA_VISIBLE_DEVICES is set)."""
+    import glob
+    import shutil
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "").strip() in ("", "-1"):
+        return False
+    return bool(glob.glob("/dev/nvidia[0-9]*") or shutil.which("nvidia-smi"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are skipped without a visible GPU (scripts/gpu_check.sh runs them on one)."""
+    if _gpu_visible():
+        return
+    skip = pytest.mark.skip(reason="needs a GPU: run scripts/gpu_check.sh on a GPU machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
