@@ -1,0 +1,139 @@
+"""Deep Q-Network (Mnih et al. 2015), with double-DQN (van Hasselt et al. 2016) and
+dueling (Wang et al. 2016) options.
+
+Only the loss, the update and the epsilon-greedy exploration are here; the
+replay loop is ``agents.base.OffPolicyAgent``. The ``gradient_steps`` updates of
+a training phase run as one graph call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from agents.base import OffPolicyAgent, OffPolicyConfig, _clip_grads, linear_schedule, register_agent
+from agents.networks import dueling_q_network, mlp, polyak_update
+
+__all__ = ["DQN", "DQNConfig", "q_targets"]
+
+
+@dataclasses.dataclass
+class DQNConfig(OffPolicyConfig):
+    """DQN hyperparameters (stable-baselines3 defaults; rl-zoo's per env in ``DQN.RL_ZOO``)."""
+
+    learning_rate: float = 1e-4
+    batch_size: int = 32
+    tau: float = 1.0
+    train_freq: int = 4
+    net_arch: tuple = (64, 64)
+    max_grad_norm: float | None = 10.0
+    target_update_interval: int = 10_000
+    """Env steps between two target-network updates (Polyak with ``tau``; 1.0 copies)."""
+    exploration_fraction: float = 0.1
+    """Fraction of ``learn``'s steps over which epsilon decays linearly."""
+    exploration_initial_eps: float = 1.0
+    """Epsilon at the start."""
+    exploration_final_eps: float = 0.05
+    """Epsilon after ``exploration_fraction`` of training."""
+    double_q: bool = False
+    """Double DQN: the online network picks the next action, the target network values it."""
+    dueling: bool = False
+    """Dueling head: ``Q = V + A - mean(A)``."""
+
+    _positive = OffPolicyConfig._positive + ("target_update_interval",)
+
+    def check(self, agent):
+        super().check(agent)
+        for name in ("exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{agent}: invalid {name}={value!r}; expected a number in [0, 1]")
+
+
+def q_targets(rewards, terminated, next_q_target, gamma, next_q_online=None):
+    """``r + gamma * (1 - terminated) * Q'(s', a')``; ``a' = argmax Q'`` or, double-DQN, ``argmax Q_online``."""
+    if next_q_online is None:
+        next_values = tf.reduce_max(next_q_target, axis=-1)
+    else:
+        best = tf.argmax(next_q_online, axis=-1)
+        next_values = tf.gather(next_q_target, best, axis=-1, batch_dims=1)
+    return rewards + gamma * (1.0 - terminated) * next_values
+
+
+@register_agent
+class DQN(OffPolicyAgent):
+    """DQN for Discrete action spaces."""
+
+    name = "DQN"
+    Config = DQNConfig
+    action_spaces = (gym.spaces.Discrete,)
+    RL_ZOO = {
+        "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
+                            gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
+                            exploration_fraction=0.16, exploration_final_eps=0.04, net_arch=(256, 256)),
+        "Acrobot-v1": dict(learning_rate=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0,
+                           gamma=0.99, target_update_interval=250, train_freq=4, gradient_steps=-1,
+                           exploration_fraction=0.12, exploration_final_eps=0.1, net_arch=(256, 256)),
+        "MountainCar-v0": dict(learning_rate=4e-3, batch_size=128, buffer_size=10_000, learning_starts=1000,
+                               gamma=0.98, target_update_interval=600, train_freq=16, gradient_steps=8,
+                               exploration_fraction=0.2, exploration_final_eps=0.07, net_arch=(256, 256)),
+    }
+
+    def _build(self):
+        cfg = self.config
+
+        def q_net(name):
+            if cfg.dueling:
+                return dueling_q_network(self.obs_dim, self.n_actions, cfg.net_arch, cfg.activation, name=name)
+            return mlp(self.obs_dim, self.n_actions, cfg.net_arch, cfg.activation, name=name)
+
+        networks = {"q": q_net("q"), "q_target": q_net("q_target")}
+        networks["q_target"].set_weights(networks["q"].get_weights())
+        self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
+        self.optimizer.build(networks["q"].trainable_variables)
+        self._init_off_policy("q")
+        self._steps_since_target = 0
+        self.epsilon = cfg.exploration_initial_eps
+        return networks, "q", self.optimizer
+
+    def _policy_action(self, obs, deterministic):
+        q = self.model.q(self.normalizer(obs))
+        return tf.argmax(q, axis=-1)  # predict(deterministic=False) is greedy too, as in stable-baselines3
+
+    def _explore(self, obs):
+        cfg = self.config
+        self.epsilon = linear_schedule(cfg.exploration_initial_eps, cfg.exploration_final_eps,
+                                       cfg.exploration_fraction, self._progress)
+        greedy = np.argmax(self._np_forward(obs), axis=-1)
+        explore = self.np_rng.random(self.n_envs) < self.epsilon
+        return np.where(explore, self.np_rng.integers(0, self.n_actions, self.n_envs), greedy)
+
+    def _on_step(self):
+        self._steps_since_target += self.n_envs
+        if self._steps_since_target >= self.config.target_update_interval:
+            self._steps_since_target = 0
+            polyak_update(self.model.q_target.weights, self.model.q.weights, self.config.tau)
+
+    def _train(self, obs, actions, rewards, next_obs, terminated):
+        cfg = self.config
+        variables = self.model.q.trainable_variables
+        total = tf.zeros([])
+        for i in tf.range(tf.shape(obs)[0]):
+            s, s2 = self.normalizer(obs[i]), self.normalizer(next_obs[i])
+            next_online = self.model.q(s2) if cfg.double_q else None
+            target = tf.stop_gradient(q_targets(rewards[i], terminated[i], self.model.q_target(s2), cfg.gamma,
+                                                next_online))
+            with tf.GradientTape() as tape:
+                q = tf.gather(self.model.q(s), tf.cast(actions[i], tf.int32), axis=-1, batch_dims=1)
+                loss = tf.reduce_mean(keras.losses.huber(target[:, None], q[:, None]))
+            grads = _clip_grads(tape.gradient(loss, variables), cfg.max_grad_norm)
+            self.optimizer.apply_gradients(zip(grads, variables))
+            total += loss
+        return {"loss": total / tf.cast(tf.shape(obs)[0], tf.float32)}
+
+    def _episode_logs(self):
+        return {**super()._episode_logs(), "epsilon": float(self.epsilon)}
