@@ -1,0 +1,286 @@
+"""MobileNet v1 (Howard et al. 2017), v2 (Sandler et al. 2018) and v3 small/large (Howard et al. 2019).
+
+Built layer for layer like keras.applications' MobileNet, MobileNetV2 and
+MobileNetV3Small/Large (``alpha`` width multiplier included), so
+``zoo.weights.from_keras_applications`` copies their weights. Differences that
+change no weight: the classifier is a Dense named ``predictions`` (keras uses a
+1x1 convolution on a 1x1 map), v3's hard-sigmoid/hard-swish are built from
+``Rescaling``, ``ReLU`` and ``Multiply`` layers so that the same builder also makes
+a tf-keras twin, and v3 has no built-in ``Rescaling`` of [0, 255] inputs: use
+``zoo.preprocessing("mobilenet_v3_small")``. Blocks are named ``block<i>_*``.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.models._vision import finish, image_input
+from zoo.registry import register
+
+
+def _make_divisible(v, divisor=8):
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+def _correct_pad(x, kernel_size):
+    """keras.applications' padding before a stride-2 'valid' depthwise conv."""
+    rows, cols = x.shape[1], x.shape[2]
+    adjust = (1, 1) if rows is None or cols is None else (1 - rows % 2, 1 - cols % 2)
+    half = kernel_size // 2
+    return ((half - adjust[0], half), (half - adjust[1], half))
+
+
+def _check_alpha(name, alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
+        raise ValueError(f"{name}: invalid alpha={alpha!r}; expected a positive number (width multiplier, 1.0 = paper)")
+
+
+# --------------------------------------------------------------------------- v1
+
+
+def _mobilenet(
+    alpha=1.0,
+    depth_multiplier=1,
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    include_top=True,
+    pooling=None,
+    dropout=1e-3,
+    classifier_activation="softmax",
+    features=False,
+    name="mobilenet",
+    keras=keras,
+):
+    """MobileNet v1: a 3x3 conv, then 13 depthwise-separable blocks (3x3 depthwise + 1x1 pointwise)."""
+    _check_alpha(name, alpha)
+    if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
+        raise ValueError(f"{name}: invalid depth_multiplier={depth_multiplier!r}; expected a positive integer")
+    layers = keras.layers
+    inputs = image_input(keras, input_shape)
+    x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(x)
+    stride, taps = 2, {2: x}
+    plan = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    for i, (filters, s) in enumerate(plan, 1):
+        p = f"block{i}"
+        if s == 2:
+            x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{p}_pad")(x)
+        x = layers.DepthwiseConv2D(3, strides=s, padding="same" if s == 1 else "valid",
+                                   depth_multiplier=depth_multiplier, use_bias=False, name=f"{p}_dw")(x)
+        x = layers.BatchNormalization(name=f"{p}_dw_bn")(x)
+        x = layers.ReLU(6.0, name=f"{p}_dw_relu")(x)
+        x = layers.Conv2D(int(filters * alpha), 1, use_bias=False, name=f"{p}_pw")(x)
+        x = layers.BatchNormalization(name=f"{p}_pw_bn")(x)
+        x = layers.ReLU(6.0, name=f"{p}_pw_relu")(x)
+        stride *= s
+        taps[stride] = x
+    return finish(
+        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
+        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
+    )
+
+
+# --------------------------------------------------------------------------- v2
+
+_V2_PLAN = (  # (filters, stride, expansion) of blocks 0..16
+    (16, 1, 1), (24, 2, 6), (24, 1, 6), (32, 2, 6), (32, 1, 6), (32, 1, 6), (64, 2, 6), (64, 1, 6),
+    (64, 1, 6), (64, 1, 6), (96, 1, 6), (96, 1, 6), (96, 1, 6), (160, 2, 6), (160, 1, 6), (160, 1, 6),
+    (320, 1, 6),
+)
+
+
+def _mobilenet_v2(
+    alpha=1.0,
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    include_top=True,
+    pooling=None,
+    dropout=0.0,
+    classifier_activation="softmax",
+    features=False,
+    name="mobilenet_v2",
+    keras=keras,
+):
+    """MobileNetV2: inverted residual blocks (1x1 expand, 3x3 depthwise, linear 1x1 project)."""
+    _check_alpha(name, alpha)
+    layers = keras.layers
+    bn = dict(epsilon=1e-3, momentum=0.999)
+    inputs = image_input(keras, input_shape)
+    x = layers.Conv2D(_make_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(**bn, name="stem_bn")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(x)
+    stride, taps = 2, {2: x}
+    for i, (filters, s, expansion) in enumerate(_V2_PLAN):
+        p, shortcut, in_channels = f"block{i}", x, x.shape[-1]
+        out_channels = _make_divisible(int(filters * alpha))
+        if i:
+            x = layers.Conv2D(expansion * in_channels, 1, use_bias=False, name=f"{p}_expand")(x)
+            x = layers.BatchNormalization(**bn, name=f"{p}_expand_bn")(x)
+            x = layers.ReLU(6.0, name=f"{p}_expand_relu")(x)
+        if s == 2:
+            x = layers.ZeroPadding2D(_correct_pad(x, 3), name=f"{p}_pad")(x)
+        x = layers.DepthwiseConv2D(3, strides=s, padding="same" if s == 1 else "valid", use_bias=False,
+                                   name=f"{p}_depthwise")(x)
+        x = layers.BatchNormalization(**bn, name=f"{p}_depthwise_bn")(x)
+        x = layers.ReLU(6.0, name=f"{p}_depthwise_relu")(x)
+        x = layers.Conv2D(out_channels, 1, use_bias=False, name=f"{p}_project")(x)
+        x = layers.BatchNormalization(**bn, name=f"{p}_project_bn")(x)
+        if s == 1 and in_channels == out_channels:
+            x = layers.Add(name=f"{p}_add")([shortcut, x])
+        stride *= s
+        taps[stride] = x
+    last = _make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+    x = layers.Conv2D(last, 1, use_bias=False, name="top_conv")(x)
+    x = layers.BatchNormalization(**bn, name="top_bn")(x)
+    x = layers.ReLU(6.0, name="top_relu")(x)
+    taps[stride] = x
+    return finish(
+        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
+        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
+    )
+
+
+# --------------------------------------------------------------------------- v3
+
+# (expansion, filters, kernel, stride, squeeze-excite, hard-swish) per block
+_V3_SMALL = (
+    (1, 16, 3, 2, True, False), (72 / 16, 24, 3, 2, False, False), (88 / 24, 24, 3, 1, False, False),
+    (4, 40, 5, 2, True, True), (6, 40, 5, 1, True, True), (6, 40, 5, 1, True, True),
+    (3, 48, 5, 1, True, True), (3, 48, 5, 1, True, True), (6, 96, 5, 2, True, True),
+    (6, 96, 5, 1, True, True), (6, 96, 5, 1, True, True),
+)
+_V3_LARGE = (
+    (1, 16, 3, 1, False, False), (4, 24, 3, 2, False, False), (3, 24, 3, 1, False, False),
+    (3, 40, 5, 2, True, False), (3, 40, 5, 1, True, False), (3, 40, 5, 1, True, False),
+    (6, 80, 3, 2, False, True), (2.5, 80, 3, 1, False, True), (2.3, 80, 3, 1, False, True),
+    (2.3, 80, 3, 1, False, True), (6, 112, 3, 1, True, True), (6, 112, 3, 1, True, True),
+    (6, 160, 5, 2, True, True), (6, 160, 5, 1, True, True), (6, 160, 5, 1, True, True),
+)
+_V3_PLANS = {"small": (_V3_SMALL, 1024), "large": (_V3_LARGE, 1280)}
+
+
+def _hard_sigmoid(layers, x, name):
+    """relu6(x + 3) / 6 as clip(x / 6 + 0.5, 0, 1), from layers tf-keras has too."""
+    x = layers.Rescaling(1.0 / 6.0, offset=0.5, name=f"{name}_scale")(x)
+    return layers.ReLU(1.0, name=f"{name}_clip")(x)
+
+
+def _activation(layers, x, hard_swish, name):
+    if not hard_swish:
+        return layers.ReLU(name=f"{name}_relu")(x)
+    return layers.Multiply(name=f"{name}_hswish")([x, _hard_sigmoid(layers, x, f"{name}_hsigmoid")])
+
+
+def _mobilenet_v3(
+    size="large",
+    alpha=1.0,
+    minimalistic=False,
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    include_top=True,
+    pooling=None,
+    dropout=0.2,
+    classifier_activation="softmax",
+    features=False,
+    name="mobilenet_v3",
+    keras=keras,
+):
+    """MobileNetV3: inverted residuals with squeeze-and-excitation and hard-swish.
+
+    ``minimalistic=True`` drops squeeze-excite and hard-swish and uses 3x3 kernels.
+    """
+    if size not in _V3_PLANS:
+        raise ValueError(f"{name}: invalid size={size!r}; expected one of {sorted(_V3_PLANS)}")
+    _check_alpha(name, alpha)
+    plan, last_point = _V3_PLANS[size]
+    layers = keras.layers
+    bn = dict(epsilon=1e-3, momentum=0.999)
+    inputs = image_input(keras, input_shape)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(**bn, name="stem_bn")(x)
+    x = _activation(layers, x, not minimalistic, "stem")
+    stride, taps = 2, {2: x}
+    for i, (expansion, filters, kernel, s, se, hswish) in enumerate(plan):
+        if minimalistic:
+            kernel, se, hswish = 3, False, False
+        p, shortcut, in_channels = f"block{i}", x, x.shape[-1]
+        filters = _make_divisible(filters * alpha)
+        expanded = _make_divisible(in_channels * expansion)
+        if i:
+            x = layers.Conv2D(expanded, 1, use_bias=False, name=f"{p}_expand")(x)
+            x = layers.BatchNormalization(**bn, name=f"{p}_expand_bn")(x)
+            x = _activation(layers, x, hswish, f"{p}_expand")
+        if s == 2:
+            x = layers.ZeroPadding2D(_correct_pad(x, kernel), name=f"{p}_depthwise_pad")(x)
+        x = layers.DepthwiseConv2D(kernel, strides=s, padding="same" if s == 1 else "valid", use_bias=False,
+                                   name=f"{p}_depthwise")(x)
+        x = layers.BatchNormalization(**bn, name=f"{p}_depthwise_bn")(x)
+        x = _activation(layers, x, hswish, f"{p}_depthwise")
+        if se:
+            y = layers.GlobalAveragePooling2D(keepdims=True, name=f"{p}_se_pool")(x)
+            y = layers.Conv2D(_make_divisible(expanded * 0.25), 1, name=f"{p}_se_reduce")(y)
+            y = layers.ReLU(name=f"{p}_se_relu")(y)
+            y = layers.Conv2D(expanded, 1, name=f"{p}_se_expand")(y)
+            y = _hard_sigmoid(layers, y, f"{p}_se_hsigmoid")
+            x = layers.Multiply(name=f"{p}_se_mul")([x, y])
+        x = layers.Conv2D(filters, 1, use_bias=False, name=f"{p}_project")(x)
+        x = layers.BatchNormalization(**bn, name=f"{p}_project_bn")(x)
+        if s == 1 and in_channels == filters:
+            x = layers.Add(name=f"{p}_add")([shortcut, x])
+        stride *= s
+        taps[stride] = x
+    x = layers.Conv2D(_make_divisible(x.shape[-1] * 6), 1, use_bias=False, name="top_conv")(x)
+    x = layers.BatchNormalization(**bn, name="top_bn")(x)
+    x = _activation(layers, x, not minimalistic, "top_conv")
+    taps[stride] = x
+    if alpha > 1.0:
+        last_point = _make_divisible(last_point * alpha)
+
+    def top(x):
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dense(last_point, name="top_fc")(x)
+        return _activation(layers, x, not minimalistic, "top_fc")
+
+    return finish(
+        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
+        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout, top=top,
+    )
+
+
+# --------------------------------------------------------------------------- entries
+
+_COMMON = dict(
+    family="mobilenet",
+    task="classification",
+    min_input_shape=(32, 32, 1),
+    input_range="[-1, 1]",
+    test_config=dict(input_shape=(32, 32, 3), num_classes=3),
+)
+
+
+@register(builder=_mobilenet, paper="Howard et al. 2017, MobileNets: efficient convolutional neural networks "
+          "for mobile vision applications", params=4_253_864, **_COMMON)
+def mobilenet():
+    """MobileNet v1 (alpha=1.0): depthwise-separable convolutions; keras.applications.MobileNet's architecture."""
+    return dict(name="mobilenet")
+
+
+@register(builder=_mobilenet_v2, paper="Sandler et al. 2018, MobileNetV2: inverted residuals and linear "
+          "bottlenecks", params=3_538_984, **_COMMON)
+def mobilenet_v2():
+    """MobileNetV2 (alpha=1.0): inverted residuals, linear bottlenecks; keras.applications.MobileNetV2's architecture."""
+    return dict(name="mobilenet_v2")
+
+
+@register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=2_554_968, **_COMMON)
+def mobilenet_v3_small():
+    """MobileNetV3-Small: squeeze-excite, hard-swish; keras.applications.MobileNetV3Small's architecture."""
+    return dict(size="small", name="mobilenet_v3_small")
+
+
+@register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=5_507_432, **_COMMON)
+def mobilenet_v3_large():
+    """MobileNetV3-Large: squeeze-excite, hard-swish; keras.applications.MobileNetV3Large's architecture."""
+    return dict(size="large", name="mobilenet_v3_large")

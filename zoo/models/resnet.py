@@ -1,0 +1,133 @@
+"""ResNet (He et al. 2015): basic-block ResNet-18/34 and bottleneck ResNet-50/101/152.
+
+The bottleneck models are keras.applications' ResNet exactly (layer for layer,
+conv biases and ``epsilon=1.001e-5`` included, stride on the first 1x1 conv), so
+``zoo.weights.from_keras_applications`` can copy its weights. The basic-block
+models follow the paper (and torchvision): no conv bias in front of batch norm.
+Layer names are keras.applications': ``conv1_*`` (stem), ``conv<stage>_block<i>_*``.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.models._vision import finish, image_input
+from zoo.registry import register
+
+_BLOCKS = ("basic", "bottleneck")
+
+
+def _resnet(
+    block="bottleneck",
+    depths=(3, 4, 6, 3),
+    conv_bias=True,
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    include_top=True,
+    pooling=None,
+    dropout=0.0,
+    classifier_activation="softmax",
+    features=False,
+    name="resnet",
+    keras=keras,
+):
+    """Stem (7x7/2 conv, 3x3/2 max pool), four stages of ``depths`` residual blocks, head."""
+    if block not in _BLOCKS:
+        raise ValueError(f"{name}: invalid block={block!r}; expected one of {_BLOCKS}")
+    if len(depths) != 4 or not all(isinstance(d, int) and d > 0 for d in depths):
+        raise ValueError(f"{name}: invalid depths={depths!r}; expected four positive integers")
+    layers = keras.layers
+    bn = dict(axis=-1, epsilon=1.001e-5)
+    inputs = image_input(keras, input_shape)
+    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    x = layers.Conv2D(64, 7, strides=2, use_bias=conv_bias, name="conv1_conv")(x)
+    x = layers.BatchNormalization(**bn, name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    taps = {2: x}
+    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+
+    def conv_bn(x, filters, kernel, prefix, strides=1, padding="valid", relu=True):
+        x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=conv_bias,
+                          name=f"{prefix}_conv")(x)
+        x = layers.BatchNormalization(**bn, name=f"{prefix}_bn")(x)
+        return layers.Activation("relu", name=f"{prefix}_relu")(x) if relu else x
+
+    expansion = 4 if block == "bottleneck" else 1
+    for stage, (filters, depth) in enumerate(zip((64, 128, 256, 512), depths)):
+        for i in range(depth):
+            prefix = f"conv{stage + 2}_block{i + 1}"
+            stride = 2 if stage > 0 and i == 0 else 1
+            if i == 0 and (stride != 1 or x.shape[-1] != filters * expansion):
+                shortcut = conv_bn(x, filters * expansion, 1, f"{prefix}_0", strides=stride, relu=False)
+            else:
+                shortcut = x
+            if block == "bottleneck":  # keras.applications ResNet v1: stride on the first 1x1
+                y = conv_bn(x, filters, 1, f"{prefix}_1", strides=stride)
+                y = conv_bn(y, filters, 3, f"{prefix}_2", padding="same")
+                y = conv_bn(y, filters * 4, 1, f"{prefix}_3", relu=False)
+            else:
+                y = conv_bn(x, filters, 3, f"{prefix}_1", strides=stride, padding="same")
+                y = conv_bn(y, filters, 3, f"{prefix}_2", padding="same", relu=False)
+            x = layers.Add(name=f"{prefix}_add")([shortcut, y])
+            x = layers.Activation("relu", name=f"{prefix}_out")(x)
+        taps[4 * 2**stage] = x
+    return finish(
+        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
+        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
+    )
+
+
+_RECIPE = dict(
+    data="digits",
+    data_kwargs=dict(image_size=32, channels=3),
+    optimizer="adam",
+    learning_rate=1e-3,
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+    epochs=6,
+    batch_size=64,
+)
+_COMMON = dict(
+    family="resnet",
+    task="classification",
+    builder=_resnet,
+    paper="He et al. 2015, Deep residual learning for image recognition",
+    min_input_shape=(32, 32, 1),
+    input_range="caffe",  # BGR, ImageNet mean subtracted: keras.applications.resnet.preprocess_input
+)
+_BASIC = dict(_COMMON, input_range="[0, 1]")
+_TEST = dict(input_shape=(32, 32, 3), num_classes=3)
+
+
+@register(
+    "resnet18", **_BASIC, params=11_699_112, test_config=_TEST,
+    recipe=_RECIPE, reference=dict(data="digits", metric="accuracy", value=0.9),
+)
+def resnet18():
+    """ResNet-18: basic blocks (2, 2, 2, 2)."""
+    return dict(block="basic", depths=(2, 2, 2, 2), conv_bias=False, name="resnet18")
+
+
+@register("resnet34", **_BASIC, params=21_814_696, test_config=_TEST)
+def resnet34():
+    """ResNet-34: basic blocks (3, 4, 6, 3)."""
+    return dict(block="basic", depths=(3, 4, 6, 3), conv_bias=False, name="resnet34")
+
+
+@register("resnet50", **_COMMON, params=25_636_712, test_config=_TEST)
+def resnet50():
+    """ResNet-50: bottleneck blocks (3, 4, 6, 3); keras.applications.ResNet50's architecture."""
+    return dict(block="bottleneck", depths=(3, 4, 6, 3), name="resnet50")
+
+
+@register("resnet101", **_COMMON, params=44_707_176, test_config=_TEST)
+def resnet101():
+    """ResNet-101: bottleneck blocks (3, 4, 23, 3); keras.applications.ResNet101's architecture."""
+    return dict(block="bottleneck", depths=(3, 4, 23, 3), name="resnet101")
+
+
+@register("resnet152", **_COMMON, params=60_419_944, test_config=_TEST)
+def resnet152():
+    """ResNet-152: bottleneck blocks (3, 8, 36, 3); keras.applications.ResNet152's architecture."""
+    return dict(block="bottleneck", depths=(3, 8, 36, 3), name="resnet152")
