@@ -19,6 +19,7 @@ from zoo.registry import (  # noqa: E402
     register,
 )
 from zoo import data  # noqa: E402,F401
+from zoo import preprocessing, weights  # noqa: E402,F401  (light: keras loads on first use)
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,6 @@ __all__ = [
     "load_weights",
     "register",
     "data",
+    "preprocessing",
+    "weights",
 ]

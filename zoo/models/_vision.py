@@ -10,36 +10,18 @@ blocks"): every layer of a backbone block is named ``<block>_<layer>``, where
 ``<block>`` matches :data:`BLOCK_RE` (``conv3_block2``, ``block5``, ``mixed7``,
 ``inception4e``). Layers before the first block are the stem (``stem_*``,
 ``conv1_*``, ``pool1_*``), layers after the last block are the top (``top_*``,
-``avg_pool``, ``fc1``, ``predictions``). :func:`block_names` lists a model's
-blocks in order; :func:`block_layers` returns the layers of one block.
+``avg_pool``, ``fc1``, ``predictions``). ``zoo.weights.block_names`` lists a
+model's blocks in order; ``zoo.weights.block_layers`` returns the layers of one block.
 """
 
 from __future__ import annotations
 
-import re
+from zoo.preprocessing import layer_class
+from zoo.weights import BLOCK_RE, block_layers, block_names  # noqa: F401  (the naming convention)
 
 __all__ = ["BLOCK_RE", "block_names", "block_layers", "finish", "image_input"]
 
-#: A backbone block's name prefix, followed by "_" and the layer's own name.
-BLOCK_RE = re.compile(r"^(conv\d+_block\d+|block\d+|mixed\d+|inception\d[a-z])_")
-
-
-def block_names(model) -> list[str]:
-    """Backbone block prefixes of ``model`` in order from input to output."""
-    seen: dict[str, None] = {}
-    for layer in model.layers:
-        match = BLOCK_RE.match(layer.name)
-        if match:
-            seen.setdefault(match.group(1), None)
-    return list(seen)
-
-
-def block_layers(model, block: str) -> list:
-    """Layers of ``model`` that belong to block ``block`` (a name from :func:`block_names`)."""
-    blocks = block_names(model)
-    if block not in blocks:
-        raise ValueError(f"invalid block={block!r} for model {model.name!r}; expected one of {blocks}")
-    return [layer for layer in model.layers if layer.name.startswith(block + "_")]
+layer_class()  # registers zoo>ImagePreprocessing, so .keras files that hold it load
 
 
 def image_input(keras, input_shape):

@@ -1,0 +1,117 @@
+"""Input preprocessing: ``zoo.preprocessing(name)`` maps uint8 images to what a model expects.
+
+Each image model registers its expected input range as ``zoo.info(name)["input_range"]``:
+
+=========  ======================================================================
+``[0, 1]``   ``x / 255``
+``[-1, 1]``  ``x / 127.5 - 1`` (keras.applications' "tf" mode: MobileNets, InceptionV3)
+``caffe``    RGB to BGR, then the ImageNet channel means subtracted, no scaling
+             (keras.applications' "caffe" mode: VGG16/19, ResNet50/101/152)
+``torch``    ``x / 255``, then ImageNet mean/std normalisation (torchvision's convention)
+=========  ======================================================================
+
+``zoo.preprocessing("resnet50")`` (a registered model) or ``zoo.preprocessing("caffe")``
+(a range) returns an :class:`ImagePreprocessing` layer: put it in front of the
+model, or map it over a ``tf.data`` pipeline. It saves and loads with ``.keras`` files.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+__all__ = ["MODES", "layer_class", "preprocessing"]  # and ImagePreprocessing, made on first use
+
+MODES = ("[0, 1]", "[-1, 1]", "caffe", "torch")
+
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+_TORCH_MEAN = (0.485, 0.456, 0.406)
+_TORCH_STD = (0.229, 0.224, 0.225)
+
+
+def _make_layer_class():
+    """Define the layer on first use, so that ``import zoo`` stays free of TensorFlow."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="zoo")
+    class ImagePreprocessing(keras.layers.Layer):
+        """Map images with values in [0, 255] (uint8 or float, channels last) to ``mode``'s range."""
+
+        def __init__(self, mode="[0, 1]", **kwargs):
+            if mode not in MODES:
+                raise ValueError(f"invalid mode={mode!r}; expected one of {MODES}")
+            super().__init__(**kwargs)
+            self.mode = mode
+
+        def build(self, input_shape):
+            if self.mode in ("caffe", "torch") and input_shape[-1] != 3:
+                raise ValueError(
+                    f"ImagePreprocessing(mode={self.mode!r}): invalid input with {input_shape[-1]} channel(s); "
+                    "expected RGB images with 3 channels (last axis)"
+                )
+            self.built = True
+
+        def call(self, x):
+            ops = keras.ops
+            x = ops.cast(x, self.compute_dtype)
+            if self.mode == "[0, 1]":
+                return x / 255.0
+            if self.mode == "[-1, 1]":
+                return x / 127.5 - 1.0
+            if self.mode == "caffe":
+                return ops.flip(x, axis=-1) - ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=self.compute_dtype)
+            mean = ops.convert_to_tensor(_TORCH_MEAN, dtype=self.compute_dtype)
+            std = ops.convert_to_tensor(_TORCH_STD, dtype=self.compute_dtype)
+            return (x / 255.0 - mean) / std
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+        def get_config(self):
+            return {**super().get_config(), "mode": self.mode}
+
+    return ImagePreprocessing
+
+
+_LAYER_CLASS = []
+
+
+def layer_class():
+    """The :class:`ImagePreprocessing` layer class (registered as ``zoo>ImagePreprocessing`` for loading)."""
+    if not _LAYER_CLASS:
+        _LAYER_CLASS.append(_make_layer_class())
+    return _LAYER_CLASS[0]
+
+
+def preprocessing(name: str, **layer_kwargs):
+    """The layer that maps uint8 images to the input range of model ``name`` (or of range ``name``)."""
+    if name in MODES:
+        return layer_class()(name, **layer_kwargs)
+    from zoo import registry
+
+    try:
+        meta = registry.info(name)
+    except registry.UnknownModelError as err:
+        raise registry.UnknownModelError(f"{err}; or an input range, one of {MODES}") from None
+    mode = meta["input_range"]
+    if mode not in MODES:
+        raise ValueError(
+            f"model {name!r} registers input_range={mode!r}, which has no image preprocessing; "
+            f"expected a model whose input_range is one of {MODES}, or one of those ranges"
+        )
+    return layer_class()(mode, name=f"{name}_preprocessing", **layer_kwargs)
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``zoo.preprocessing("resnet50")`` work while ``zoo.preprocessing`` stays this module."""
+
+    def __call__(self, name, **layer_kwargs):
+        return preprocessing(name, **layer_kwargs)
+
+    def __getattr__(self, attr):
+        if attr == "ImagePreprocessing":
+            return layer_class()
+        raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+
+
+sys.modules[__name__].__class__ = _CallableModule
