@@ -1,0 +1,152 @@
+"""The agents' math as small functions, against hand-computed values."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from agents.base import linear_schedule
+from agents.buffers import ReplayBuffer, complete_episode_mask, compute_gae, discounted_returns
+from agents.dqn import q_targets
+from agents.networks import (
+    NumpyForward,
+    ObsNormalizer,
+    categorical_log_prob,
+    gaussian_log_prob,
+    mlp,
+    polyak_update,
+    squashed_gaussian_log_prob,
+)
+from agents.ppo import ppo_losses
+
+
+def test_discounted_returns_by_hand():
+    rewards = np.array([[1.0], [2.0], [3.0], [4.0]])
+    dones = np.array([[0], [1], [0], [0]])
+    out = discounted_returns(rewards, dones, last_values=np.array([10.0]), gamma=0.5)
+    # episode 1: G1 = 2, G0 = 1 + 0.5 * 2; episode 2 bootstraps from 10: G3 = 4 + 5, G2 = 3 + 0.5 * 9
+    np.testing.assert_allclose(out[:, 0], [2.0, 2.0, 7.5, 9.0])
+    np.testing.assert_allclose(discounted_returns(rewards, dones, gamma=1.0)[:, 0], [3.0, 2.0, 7.0, 4.0])
+
+
+def test_gae_by_hand():
+    rewards = np.array([[1.0], [1.0], [1.0]])
+    values = np.array([[0.5], [0.4], [0.3]])
+    dones = np.array([[0], [1], [0]])
+    gamma, lam = 0.9, 0.8
+    adv, ret = compute_gae(rewards, values, dones, last_values=np.array([2.0]), gamma=gamma, gae_lambda=lam)
+    d2 = 1 + gamma * 2.0 - 0.3
+    d1 = 1 - 0.4  # done: no bootstrap
+    d0 = 1 + gamma * 0.4 - 0.5
+    expected = [d0 + gamma * lam * d1, d1, d2]
+    np.testing.assert_allclose(adv[:, 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(ret, adv + values, rtol=1e-6)
+
+
+def test_gae_lambda_one_is_monte_carlo_and_zero_is_td():
+    rng = np.random.default_rng(0)
+    rewards, values = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    dones = np.zeros((6, 2))
+    dones[2, 0] = 1
+    last = rng.normal(size=2)
+    _, ret = compute_gae(rewards, values, dones, last, gamma=0.95, gae_lambda=1.0)
+    np.testing.assert_allclose(ret, discounted_returns(rewards, dones, last, gamma=0.95), rtol=1e-5, atol=1e-5)
+    adv, _ = compute_gae(rewards, values, dones, last, gamma=0.95, gae_lambda=0.0)
+    next_values = np.vstack([values[1:], last[None]])
+    np.testing.assert_allclose(adv, rewards + 0.95 * next_values * (1 - dones) - values, rtol=1e-5, atol=1e-5)
+
+
+def test_complete_episode_mask():
+    dones = np.array([[0, 0], [1, 0], [0, 1], [0, 0]])
+    np.testing.assert_array_equal(complete_episode_mask(dones), [[1, 1], [1, 1], [0, 1], [0, 0]])
+
+
+def test_polyak_update():
+    target, source = [tf.Variable([1.0, 2.0])], [tf.Variable([3.0, 6.0])]
+    polyak_update(target, source, 0.25)
+    np.testing.assert_allclose(target[0].numpy(), [1.5, 3.0])
+    polyak_update(target, source, 1.0)
+    np.testing.assert_allclose(target[0].numpy(), [3.0, 6.0])
+
+
+def test_linear_schedule():
+    assert linear_schedule(1.0, 0.05, 0.1, 0.0) == 1.0
+    assert linear_schedule(1.0, 0.0, 0.5, 0.25) == pytest.approx(0.5)
+    assert linear_schedule(1.0, 0.05, 0.1, 0.5) == pytest.approx(0.05)
+    assert linear_schedule(1.0, 0.05, 0.0, 0.0) == pytest.approx(0.05)
+
+
+def test_log_probs_against_formulas():
+    logits = tf.constant([[0.0, math.log(3.0)]])
+    np.testing.assert_allclose(categorical_log_prob(logits, tf.constant([1])).numpy(), [math.log(0.75)], rtol=1e-6)
+    mean, log_std, x = tf.constant([[0.0, 1.0]]), tf.constant([0.0, math.log(2.0)]), tf.constant([[1.0, 1.0]])
+    expected = (-0.5 - 0.5 * math.log(2 * math.pi)) + (-math.log(2.0) - 0.5 * math.log(2 * math.pi))
+    np.testing.assert_allclose(gaussian_log_prob(mean, log_std, x).numpy(), [expected], rtol=1e-6)
+
+
+def test_squashed_gaussian_log_prob_is_change_of_variables():
+    rng = np.random.default_rng(1)
+    mean = tf.constant(rng.normal(size=(5, 2)), tf.float32)
+    log_std = tf.constant(rng.normal(size=(5, 2)) * 0.3, tf.float32)
+    u = tf.constant(rng.normal(size=(5, 2)) * 3, tf.float32)  # large |u|: the naive form loses precision
+    naive = gaussian_log_prob(mean, log_std, u) - tf.reduce_sum(
+        tf.math.log(1 - tf.tanh(tf.cast(u, tf.float64)) ** 2 + 0.0), axis=-1
+    ).numpy().astype("float32")
+    np.testing.assert_allclose(squashed_gaussian_log_prob(mean, log_std, u).numpy(), naive, rtol=1e-4, atol=1e-4)
+    # 1-D check by numeric integration: the density of a = tanh(u) integrates to 1
+    a = np.linspace(-0.99999, 0.99999, 200001)
+    u1 = np.arctanh(a).astype("float32")[:, None]
+    logp = squashed_gaussian_log_prob(tf.constant([[0.3]]), tf.constant([[0.2]]), tf.constant(u1)).numpy()
+    assert np.trapezoid(np.exp(logp), a) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_q_targets_plain_and_double():
+    rewards, terminated = tf.constant([1.0, 1.0]), tf.constant([0.0, 1.0])
+    q_target = tf.constant([[1.0, 5.0], [2.0, 3.0]])
+    q_online = tf.constant([[9.0, 0.0], [0.0, 9.0]])
+    np.testing.assert_allclose(q_targets(rewards, terminated, q_target, 0.5).numpy(), [3.5, 1.0])
+    np.testing.assert_allclose(q_targets(rewards, terminated, q_target, 0.5, q_online).numpy(), [1.5, 1.0])
+
+
+def test_ppo_clipped_objective():
+    logp, old = tf.math.log(tf.constant([1.5, 0.5])), tf.zeros(2)
+    loss, _, clip_fraction = ppo_losses(logp, old, tf.constant([1.0, -1.0]), 0.2)
+    # ratio 1.5 with A > 0 clipped to 1.2; ratio 0.5 with A < 0 clipped to 0.8: min(-0.5, -0.8) = -0.8
+    assert float(loss) == pytest.approx(-(1.2 - 0.8) / 2)
+    assert float(clip_fraction) == 1.0
+
+
+def test_obs_normalizer_matches_numpy():
+    rng = np.random.default_rng(0)
+    data = rng.normal(3.0, 2.0, size=(300, 3))
+    norm = ObsNormalizer(3, enabled=True)
+    for chunk in np.split(data, [10, 110]):
+        norm.update(chunk)
+    np.testing.assert_allclose(norm.mean.numpy(), data.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(norm.var.numpy(), data.var(0), rtol=1e-4)
+    x = data[:4].astype("float32")
+    norm.sync()
+    np.testing.assert_allclose(norm.numpy(x), keras.ops.convert_to_numpy(norm(x)), rtol=1e-5, atol=1e-5)
+    assert np.array_equal(ObsNormalizer(3)(x), x)  # disabled: identity
+
+
+def test_numpy_forward_matches_keras():
+    model = mlp(5, 3, (16, 8), "tanh", output_activation="tanh")
+    x = np.random.default_rng(0).normal(size=(7, 5)).astype("float32")
+    fwd = NumpyForward(model)
+    assert fwd.ops is not None
+    np.testing.assert_allclose(fwd(x), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    model.layers[1].kernel.assign(model.layers[1].kernel * 2)
+    fwd.sync()
+    np.testing.assert_allclose(fwd(x), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_replay_buffer_wraps_around():
+    buf = ReplayBuffer(3, (1,), (), np.int64, seed=0)
+    for i in range(5):
+        buf.add(np.array([[i]]), np.array([i]), np.array([i]), np.array([[i + 1]]), np.array([0.0]))
+    assert len(buf) == 3 and sorted(buf.rewards.tolist()) == [2.0, 3.0, 4.0]
+    obs, actions, rewards, next_obs, _ = buf.sample(2, 4)
+    assert obs.shape == (2, 4, 1) and np.all(next_obs == obs + 1) and np.all(rewards == actions)
