@@ -20,6 +20,7 @@ from zoo.registry import (  # noqa: E402
 )
 from zoo import data  # noqa: E402,F401
 from zoo import preprocessing, weights  # noqa: E402,F401  (light: keras loads on first use)
+from zoo import export, inference, quantize, serve  # noqa: E402,F401  (light: TF/TF-MOT load lazily)
 
 __version__ = "0.1.0"
 
@@ -34,4 +35,23 @@ __all__ = [
     "data",
     "preprocessing",
     "weights",
+    "export",
+    "inference",
+    "quantize",
+    "serve",
 ]
+
+# Training toolkit: heavy modules (Keras, keras-tuner) load on first use (PEP 562).
+_TOOLKIT_MODULES = ("analysis", "callbacks", "optimizers", "transfer", "tune", "visualize")
+_TOOLKIT_NAMES = {"receptive_field": "analysis", "ReceptiveField": "analysis"}
+__all__ += [*_TOOLKIT_MODULES, *_TOOLKIT_NAMES]
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _TOOLKIT_MODULES:
+        return importlib.import_module(f"zoo.{name}")  # zoo.tune is a callable module: zoo.tune(...)
+    if name in _TOOLKIT_NAMES:
+        return getattr(importlib.import_module(f"zoo.{_TOOLKIT_NAMES[name]}"), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

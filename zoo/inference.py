@@ -283,14 +283,21 @@ class LiteRTModel:
         except Exception as err:  # the runtime raises ValueError/RuntimeError for a bad file
             raise ValueError(f"LiteRTModel: could not load {self.path!r} as a LiteRT model: {err}") from err
         self._lock = threading.Lock()
+        self._refresh()
+
+    def _refresh(self):
+        # the interpreter builds these dicts on every call: cache them (they change only on resize)
+        self._inputs = self.interpreter.get_input_details()
+        self._outputs = self.interpreter.get_output_details()
+        self._shapes = [tuple(d["shape"]) for d in self._inputs]
 
     @property
     def input_details(self):
-        return self.interpreter.get_input_details()
+        return self._inputs
 
     @property
     def output_details(self):
-        return self.interpreter.get_output_details()
+        return self._outputs
 
     @property
     def input_dtypes(self):
@@ -345,16 +352,15 @@ class LiteRTModel:
 
     def _invoke(self, xs):
         it = self.interpreter
-        details = self.input_details
-        for x, d in zip(xs, details):
-            if tuple(d["shape"]) != x.shape:
+        if any(shape != x.shape for x, shape in zip(xs, self._shapes)):
+            for x, d in zip(xs, self._inputs):
                 it.resize_tensor_input(d["index"], list(x.shape))
-        if any(tuple(d["shape"]) != x.shape for x, d in zip(xs, details)):
             it.allocate_tensors()
-        for x, d in zip(xs, self.input_details):
+            self._refresh()
+        for x, d in zip(xs, self._inputs):
             it.set_tensor(d["index"], self._quantize(x, d))
         it.invoke()
-        return [self._dequantize(it.get_tensor(d["index"]), d) for d in self.output_details]
+        return [self._dequantize(it.get_tensor(d["index"]), d) for d in self._outputs]
 
     def predict_batch(self, x):
         """Float outputs for one batch (a list of arrays for several inputs)."""

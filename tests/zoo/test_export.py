@@ -137,3 +137,31 @@ def test_keras_file_round_trip(mlp, tmp_path, rng):
     np.testing.assert_allclose(np.asarray(again(x)), np.asarray(mlp(x)), atol=1e-6)
     with pytest.raises(ValueError, match="ending in '.keras'"):
         export.keras_file(mlp, tmp_path / "m.h5")
+
+
+@pytest.mark.parametrize("algo", ["PPO", "DQN"])
+def test_agent_policy_at_the_edge(algo, tmp_path):
+    """A short-trained CartPole policy exported to full int8 takes the float policy's greedy action."""
+    import gymnasium as gym
+
+    import agents
+
+    agent = getattr(agents, algo)("CartPole-v1", seed=0)
+    agent.learn(3_000 if algo == "PPO" else 2_000)
+    policy = agent.policy_model
+    env = gym.make("CartPole-v1")
+    states, (obs, _) = [], env.reset(seed=1)
+    while len(states) < 600:  # states the float policy visits, with some random steps for coverage
+        states.append(obs)
+        action = env.action_space.sample() if len(states) % 4 == 0 else int(np.argmax(policy(obs[None])[0]))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+    states = np.asarray(states, dtype="float32")
+    path = export.litert(policy, tmp_path / "policy_int8.tflite", quantize="int8", representative_data=states[::2])
+    edge = LiteRTModel(path)
+    assert edge.input_dtypes == [np.dtype("int8")]
+    float_actions = np.asarray(policy(states)).argmax(-1)
+    assert 0.2 < float_actions.mean() < 0.8  # a policy that reacts to the state, not a constant
+    assert np.mean(edge.predict(states).argmax(-1) == float_actions) >= 0.95
+    assert np.array_equal(float_actions, agent.predict(states)[0])  # policy_model is what the agent acts on
