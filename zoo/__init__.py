@@ -55,18 +55,3 @@ def __getattr__(name):
     if name in _TOOLKIT_NAMES:
         return getattr(importlib.import_module(f"zoo.{_TOOLKIT_NAMES[name]}"), name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
-
-# Training toolkit: heavy modules (Keras, keras-tuner) load on first use (PEP 562).
-_TOOLKIT_MODULES = ("analysis", "callbacks", "optimizers", "transfer", "tune", "visualize")
-_TOOLKIT_NAMES = {"receptive_field": "analysis", "ReceptiveField": "analysis"}
-__all__ += [*_TOOLKIT_MODULES, *_TOOLKIT_NAMES]
-
-
-def __getattr__(name):
-    import importlib
-
-    if name in _TOOLKIT_MODULES:
-        return importlib.import_module(f"zoo.{name}")  # zoo.tune is a callable module: zoo.tune(...)
-    if name in _TOOLKIT_NAMES:
-        return getattr(importlib.import_module(f"zoo.{_TOOLKIT_NAMES[name]}"), name)
-    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
