@@ -144,7 +144,8 @@ def evaluate_arrays(model, x, y, loss, metrics=(), batch_size: int = 256) -> dic
     preds = np.concatenate([np.asarray(model(x[i:i + batch_size], training=False), dtype="float32")
                             for i in range(0, len(x), batch_size)])
     loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
-    logs = {"loss": float(np.mean(np.asarray(loss_fn(y, preds))))}
+    regularisation = sum(float(v) for v in model.losses)  # in the loss, as model.evaluate has it
+    logs = {"loss": float(np.mean(np.asarray(loss_fn(y, preds)))) + regularisation}
     for identifier in metrics:
         metric = _metric(identifier, tuple(np.shape(y)), tuple(preds.shape))
         metric.update_state(y, preds)
@@ -193,7 +194,9 @@ def fit(
       A callable is called inside the strategy scope (and under the
       mixed-precision policy). A model whose variables were created outside the
       scope is cloned inside it and the trained weights are copied back into it
-      at the end; callbacks see the working model.
+      at the end; callbacks see the working model. It is compiled with the
+      optimizer, loss and metrics it is trained with (``model.optimizer`` is the
+      one ``fit`` used, for callbacks such as ``ReduceLROnPlateau``).
     - ``train_data`` / ``validation_data``: a ``tf.data.Dataset`` of ``(x, y)``
       or ``(x, y, sample_weight)`` batches, whose batch is the *global* batch,
       or an ``(x, y)`` tuple of arrays batched by ``batch_size`` (shuffled with
@@ -264,7 +267,8 @@ def fit(
     metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
 
     strat = zdist.strategy(strategy)
-    train = _TrainInput(train_data, batch_size, shuffle, seed, steps_per_epoch)
+    train = _TrainInput(train_data, batch_size, shuffle, seed, steps_per_epoch,
+                        drop_remainder=isinstance(strat, tf.distribute.TPUStrategy))  # TPUs want static shapes
     zdist.check_global_batch(train.batch, strat, arg="batch_size" if train.arrays else "train_data batch size")
     dist_val = None
     if validation_data is not None:
@@ -373,15 +377,17 @@ class _TrainInput:
     reproduces the order of a seeded shuffle.
     """
 
-    def __init__(self, data, batch_size, shuffle, seed, steps_per_epoch):
+    def __init__(self, data, batch_size, shuffle, seed, steps_per_epoch, drop_remainder=False):
         import tensorflow as tf
 
         self.arrays = isinstance(data, tuple)
         ds, self.batch = _as_dataset(data, batch_size, shuffle, seed, "train_data")
         if self.arrays:
             self.x, self.y = data
-            self.shuffle, self.seed = shuffle, seed
-            self.per_pass = -(-len(self.x) // self.batch)
+            self.shuffle, self.seed, self.drop_remainder = shuffle, seed, drop_remainder
+            self.per_pass = len(self.x) // self.batch if drop_remainder else -(-len(self.x) // self.batch)
+            if self.per_pass < 1:
+                raise ValueError(f"invalid batch_size={self.batch}: larger than the {len(self.x)} training examples")
             self.steps, self.stream = steps_per_epoch or self.per_pass, True
             self.spec = self._array_stream(0).element_spec
             return
@@ -398,7 +404,7 @@ class _TrainInput:
         import tensorflow as tf
 
         x, y = tf.constant(self.x), tf.constant(self.y)
-        n, batch, seed, shuffle = len(self.x), self.batch, self.seed, self.shuffle
+        n, batch, seed, shuffle, drop = len(self.x), self.batch, self.seed, self.shuffle, self.drop_remainder
 
         def one_pass(p):
             if shuffle:
@@ -406,7 +412,7 @@ class _TrainInput:
                 idx = tf.argsort(tf.random.stateless_uniform([n], seed=key))
             else:
                 idx = tf.range(n)
-            return tf.data.Dataset.from_tensor_slices(idx).batch(batch)
+            return tf.data.Dataset.from_tensor_slices(idx).batch(batch, drop_remainder=drop)
 
         passes = tf.data.Dataset.range(first_pass, 2**62)
         ds = passes.flat_map(one_pass).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
