@@ -188,3 +188,19 @@ def test_maximize_bad_arguments():
         maximize("adamm")
     with pytest.raises(ValueError, match="ascending twice descends"):
         maximize(maximize("sgd"))
+
+
+def test_maximize_activation_climbs_a_units_activation(tmp_path):
+    import zoo
+    from zoo.visualize import maximize_activation, save_image
+
+    model = zoo.get("simple_cnn", input_shape=(8, 8, 1), num_classes=3, filters=(4, 8))
+    found = maximize_activation(model, "block2_conv1", unit=3, steps=30, learning_rate=0.1)
+    assert found.image.shape == (8, 8, 1) and found.image.min() >= 0 and found.image.max() <= 1
+    assert found.activation > found.start + 0.1
+    assert found.history[-1] >= found.history[len(found.history) // 2] - 1e-3  # ascent, not noise
+    assert save_image(found.image, str(tmp_path / "unit.png")).endswith("unit.png")
+    with pytest.raises(ValueError, match="invalid unit=8; layer 'block2_conv1' has units 0..7"):
+        maximize_activation(model, "block2_conv1", unit=8)
+    with pytest.raises(ValueError, match="invalid layer='conv9'"):
+        maximize_activation(model, "conv9", unit=0)
