@@ -253,6 +253,7 @@ class Agent:
         self.env_id = _env_id(env)
         defaults = dict(self.RL_ZOO.get(self.env_id, {})) if use_rl_zoo else {}
         if isinstance(env, gym.vector.VectorEnv):
+            make_vec_env(env)  # checks its autoreset mode before anything else
             hyperparams.setdefault("n_envs", env.num_envs)
         elif isinstance(env, gym.Env):
             hyperparams.setdefault("n_envs", 1)

@@ -1,0 +1,242 @@
+"""Agents in the style of stable-baselines3's tests: they run, learn identity envs,
+are reproducible, round-trip through save/load, talk to Keras callbacks, and
+refuse bad input with a clear message."""
+
+import csv
+import importlib.util
+import os
+
+import gymnasium as gym
+import keras
+import numpy as np
+import pytest
+from identity_envs import BoxIdentityEnv, CountdownEnv, DiscreteIdentityEnv, NaNRewardEnv
+
+import agents
+
+SAME_STEP = gym.vector.AutoresetMode.SAME_STEP
+DISCRETE = ["DQN", "REINFORCE", "A2C", "PPO"]
+CONTINUOUS = ["PPO", "A2C", "REINFORCE", "SAC", "TD3", "DDPG"]
+SMALL_OFF = dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32, net_arch=(32, 32),
+                 log_interval=100, buffer_size=5000)
+SMALL = {
+    "DQN": dict(SMALL_OFF, target_update_interval=50),
+    "REINFORCE": dict(n_steps=50, net_arch=(32,), jit_compile=False),
+    "A2C": dict(n_steps=8, net_arch=(32,), jit_compile=False),
+    "PPO": dict(n_steps=32, batch_size=32, n_epochs=2, net_arch=(32,), jit_compile=False),
+    "SAC": SMALL_OFF,
+    "TD3": SMALL_OFF,
+    "DDPG": SMALL_OFF,
+}
+LOSS_KEY = {"DQN": "loss", "REINFORCE": "policy_loss", "A2C": "value_loss", "PPO": "approx_kl",
+            "SAC": "critic_loss", "TD3": "critic_loss", "DDPG": "actor_loss"}
+
+
+def vec(make_env, n):
+    return gym.vector.SyncVectorEnv([make_env] * n, autoreset_mode=SAME_STEP)
+
+
+@pytest.mark.parametrize("name,env_id", [(n, "CartPole-v1") for n in DISCRETE]
+                         + [(n, "Pendulum-v1") for n in ["PPO", "SAC", "TD3", "DDPG"]])
+def test_runs_a_few_hundred_steps(name, env_id):
+    agent = agents.make(name, env_id, seed=0, use_rl_zoo=False, **SMALL[name])
+    assert agent.learn(300) is agent
+    history = agent.history.history
+    assert agent.num_timesteps >= 300
+    for key in ("episode_return", "episode_length", "steps_per_second", "timesteps", LOSS_KEY[name]):
+        assert key in history, key
+    assert all(np.isfinite(history[LOSS_KEY[name]]))
+    action, state = agent.predict(agent.env.observation_space.sample()[0])
+    assert state is None and agent.action_space.contains(np.asarray(action, agent.action_space.dtype))
+    assert agent.policy_model.output_shape[-1] == (agent.n_actions if agent.discrete else agent.action_dim)
+
+
+LEARN = {
+    # name, space: (hyperparameters, steps, threshold out of 20)
+    ("DQN", "d"): (dict(learning_starts=100, train_freq=4, gradient_steps=4, batch_size=32, learning_rate=3e-3,
+                        target_update_interval=50, exploration_fraction=0.3, net_arch=(32,)), 1000, 18),
+    ("REINFORCE", "d"): (dict(n_envs=4, n_steps=40, learning_rate=1e-2, net_arch=(32,)), 1000, 18),
+    ("A2C", "d"): (dict(n_envs=4, n_steps=8, learning_rate=3e-3, net_arch=(32,)), 1000, 18),
+    ("PPO", "d"): (dict(n_envs=4, n_steps=32, batch_size=64, learning_rate=3e-3, net_arch=(32,)), 1000, 18),
+    ("PPO", "b"): (dict(n_envs=4, n_steps=16, batch_size=32, learning_rate=1e-2, net_arch=(32,)), 2000, 17),
+    ("SAC", "b"): (dict(SMALL_OFF, learning_rate=3e-3, batch_size=64), 800, 17),
+    ("TD3", "b"): (dict(SMALL_OFF, batch_size=64), 600, 17),
+    ("DDPG", "b"): (dict(SMALL_OFF, batch_size=64), 600, 17),
+}
+
+
+@pytest.mark.parametrize("name,space", list(LEARN))
+def test_learns_identity_env(name, space):
+    params, steps, threshold = LEARN[name, space]
+    params = dict(params)
+    make_env = DiscreteIdentityEnv if space == "d" else BoxIdentityEnv
+    agent = agents.make(name, vec(make_env, params.pop("n_envs", 1)), seed=0, **params)
+    before, _ = agents.evaluate(agent, make_env(), n_episodes=5)
+    agent.learn(steps)
+    mean, _ = agents.evaluate(agent, make_env(), n_episodes=5)
+    assert mean >= threshold > before, (before, mean)
+
+
+@pytest.mark.parametrize("name", ["PPO", "SAC"])
+def test_same_seed_same_run(name):
+    env_id = "CartPole-v1" if name == "PPO" else "Pendulum-v1"
+    runs = []
+    for _ in range(2):
+        agent = agents.make(name, env_id, seed=3, **SMALL[name]).learn(200)
+        obs = np.random.default_rng(0).normal(size=(6, *agent.observation_space.shape)).astype("float32")
+        runs.append((agent.predict(obs)[0], agent.history.history, agent.model.get_weights()))
+    (a1, h1, w1), (a2, h2, w2) = runs
+    np.testing.assert_array_equal(a1, a2)
+    assert h1[LOSS_KEY[name]] == h2[LOSS_KEY[name]]
+    assert all(np.array_equal(x, y) for x, y in zip(w1, w2))
+    other = agents.make(name, env_id, seed=4, **SMALL[name])
+    assert not all(np.array_equal(x, y) for x, y in zip(w1, other.model.get_weights()))
+
+
+@pytest.mark.parametrize("name", agents.list_agents())
+def test_save_load_round_trip_is_exact(name, tmp_path):
+    env_id = "CartPole-v1" if name == "DQN" else "Pendulum-v1"
+    agent = agents.make(name, env_id, seed=1, normalize_obs=True, **SMALL[name]).learn(120)
+    path = agent.save(tmp_path / "agent")
+    assert path.endswith(".zip") and os.path.isfile(path)
+    loaded = agents.load(path)
+    assert type(loaded) is type(agent) and loaded.config == agent.config
+    assert loaded.num_timesteps == agent.num_timesteps
+    assert all(np.array_equal(x, y) for x, y in zip(agent.model.get_weights(), loaded.model.get_weights()))
+    np.testing.assert_array_equal(loaded.normalizer.mean.numpy(), agent.normalizer.mean.numpy())
+    obs = np.random.default_rng(0).normal(size=(8, *agent.observation_space.shape)).astype("float32")
+    np.testing.assert_array_equal(agent.predict(obs)[0], loaded.predict(obs)[0])
+    np.testing.assert_array_equal(agent.policy_model(obs), loaded.policy_model(obs))
+    loaded.learn(60)  # a loaded agent trains on
+
+
+def test_dqn_options_and_tuned_defaults():
+    agent = agents.DQN("CartPole-v1", double_q=True, dueling=True, **SMALL["DQN"]).learn(150)
+    assert agent.config.dueling and np.isfinite(agent.history.history["loss"][-1])
+    assert agents.DQN("CartPole-v1").config.train_freq == 256  # rl-baselines3-zoo's CartPole values
+    assert agents.DQN("CartPole-v1", use_rl_zoo=False).config.train_freq == 4  # stable-baselines3 defaults
+    assert agents.PPO("CartPole-v1").n_envs == 8
+
+
+class Recorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls, self.logs = [], []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append("train_begin")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append(epoch)
+        self.logs.append(dict(logs))
+
+    def on_train_end(self, logs=None):
+        self.calls.append("train_end")
+
+
+def test_callbacks_receive_logs(tmp_path):
+    recorder = Recorder()
+    csv_path = tmp_path / "log.csv"
+    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])  # rollouts of 8 x 32 = 256 steps
+    callbacks = [recorder, keras.callbacks.CSVLogger(str(csv_path))]
+    has_tensorboard = importlib.util.find_spec("tensorboard") is not None
+    if has_tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(tmp_path / "tb")))
+    agent.learn(1024, callbacks=callbacks, progress_bar=True)
+    assert recorder.calls == ["train_begin", 0, 1, 2, 3, "train_end"]
+    assert recorder.model is agent.model
+    for key in ("episode_return", "episode_length", "loss", "policy_loss", "value_loss", "steps_per_second",
+                "timesteps"):
+        assert key in recorder.logs[-1]
+    assert recorder.logs[-1]["timesteps"] == 1024
+    rows = list(csv.DictReader(open(csv_path)))
+    assert len(rows) == 4 and float(rows[-1]["timesteps"]) == 1024
+    if has_tensorboard:
+        assert any(f.startswith("events") for _, _, files in os.walk(tmp_path / "tb") for f in files)
+
+
+def test_early_stopping_on_episode_return_stops_learn():
+    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])
+    stop = keras.callbacks.EarlyStopping(monitor="episode_return", mode="max", baseline=1e9, patience=2)
+    agent.learn(100_000, callbacks=[stop])
+    assert stop.stopped_epoch > 0 and agent.num_timesteps == 256 * (stop.stopped_epoch + 1) < 100_000
+
+
+def test_truncation_bootstraps_and_termination_does_not():
+    env = vec(lambda: CountdownEnv(terminate_at=100, truncate_at=3), 1)
+    agent = agents.A2C(env, seed=0, n_steps=6, gamma=0.5)
+    agent._reset_env()
+    agent.collect_rollout()
+    final_value = agent._np_values(np.array([[3.0]], np.float32))[0]
+    rewards = agent.buffer.rewards[:, 0]
+    np.testing.assert_allclose(rewards, [1, 1, 1 + 0.5 * final_value, 1, 1, 1 + 0.5 * final_value], rtol=1e-5)
+    np.testing.assert_array_equal(agent.buffer.dones[:, 0], [0, 0, 1, 0, 0, 1])
+
+    env = vec(lambda: CountdownEnv(terminate_at=3, truncate_at=100), 1)
+    agent = agents.A2C(env, seed=0, n_steps=6)
+    agent._reset_env()
+    agent.collect_rollout()
+    np.testing.assert_array_equal(agent.buffer.rewards[:, 0], np.ones(6))
+
+    for terminate_at, truncate_at, expect_terminated in ((3, 100, 1.0), (100, 3, 0.0)):
+        env = vec(lambda: CountdownEnv(terminate_at, truncate_at), 1)
+        agent = agents.DQN(env, seed=0, learning_starts=1000, log_interval=5).learn(5)
+        # the third transition ends the episode: its next_obs is the real final observation, not the reset one
+        assert agent.replay.next_obs[2, 0] == 3.0 and agent.replay.obs[3, 0] == 0.0
+        assert agent.replay.terminated[2] == expect_terminated
+
+
+def test_env_forms_accepted():
+    assert agents.PPO(gym.make("CartPole-v1"), n_steps=16, batch_size=16).n_envs == 1
+    agent = agents.A2C(vec(lambda: gym.make("CartPole-v1"), 3))
+    assert agent.n_envs == 3 and agent.env_id == "CartPole-v1"
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_unsupported_action_space():
+    with pytest.raises(ValueError, match=r"DQN: unsupported action space Box.*supports Discrete"):
+        agents.DQN("Pendulum-v1")
+    with pytest.raises(ValueError, match=r"SAC: unsupported action space Discrete"):
+        agents.SAC("CartPole-v1")
+
+
+def test_unknown_env_and_agent_names():
+    with pytest.raises(ValueError, match=r"unknown environment env='CartPol-v1'; did you mean CartPole-v1"):
+        agents.PPO("CartPol-v1")
+    with pytest.raises(ValueError, match=r"unknown agent name='PPOO'.*did you mean PPO"):
+        agents.make("PPOO", "CartPole-v1")
+    with pytest.raises(TypeError, match="expected a gymnasium id string"):
+        agents.PPO(42)
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(ValueError, match=r"PPO: unknown hyperparameter 'n_step' \(did you mean n_steps"):
+        agents.PPO("CartPole-v1", n_step=10)
+    with pytest.raises(ValueError, match=r"PPO: invalid gamma=1.5"):
+        agents.PPO("CartPole-v1", gamma=1.5)
+    with pytest.raises(ValueError, match=r"invalid batch_size=4096; expected at most n_steps \* n_envs = 256"):
+        agents.PPO("CartPole-v1", batch_size=4096)
+    with pytest.raises(ValueError, match=r"invalid total_timesteps=0"):
+        agents.A2C("CartPole-v1").learn(0)
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        agents.PPO(gym.make_vec("CartPole-v1", 2))
+
+
+def test_nan_loss_stops_with_message():
+    agent = agents.A2C(vec(NaNRewardEnv, 1), seed=0, n_steps=8)
+    with pytest.raises(FloatingPointError, match=r"A2C: \w*loss=nan at timestep \d+; training stopped"):
+        agent.learn(64)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        agents.load(tmp_path / "missing.zip")
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="could not read agent file"):
+        agents.load(bad)
+    path = agents.PPO("CartPole-v1", **SMALL["PPO"]).save(tmp_path / "ppo")
+    with pytest.raises(ValueError, match="was saved for (observation|action)_space"):
+        agents.load(path, env=gym.make("MountainCarContinuous-v0"))
