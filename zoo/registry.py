@@ -277,12 +277,12 @@ def get(name: str, **overrides: Any):
         from zoo.train import compile_from_recipe
 
         compile_from_recipe(model, meta.recipe or {}, name=name)
-    remember_build(model, name, args)
+    remember_build(model, name, {k: v for k, v in overrides.items() if k not in _REGISTRY_ARGS})
     return model
 
 
 def remember_build(model, name: str, args: dict):
-    """Record on ``model`` how ``get`` built it: ``model._zoo_build == (name, args)``.
+    """Record on ``model`` how ``get`` built it: ``model._zoo_build == (name, overrides)``.
 
     ``zoo.quantize`` rebuilds the tf-keras twin of a model from this (same
     builder, same arguments, ``keras=tf_keras``). Set with ``object.__setattr__``

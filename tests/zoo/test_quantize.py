@@ -54,7 +54,15 @@ def test_ptq_bad_inputs():
 # --------------------------------------------------------------------------- twin, QAT
 
 
-@pytest.mark.parametrize("make", [lambda: zoo.get("mlp", batch_norm=True), _small_cnn], ids=["mlp", "simple_cnn"])
+def _family(name):
+    return lambda: zoo.get(name, **zoo.info(name)["test_config"])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: zoo.get("mlp", batch_norm=True), _small_cnn, _family("resnet18"), _family("mobilenet_v2")],
+    ids=["mlp", "simple_cnn", "resnet18", "mobilenet_v2"],
+)
 def test_tf_keras_twin_has_equal_outputs(make, rng):
     import tf_keras
 
@@ -95,6 +103,8 @@ def test_qat_fine_tunes_and_exports_int8(digits, tmp_path):
 def test_qat_rejects_unsupported_models(digits, tmp_path):
     with pytest.raises(ValueError, match=r"layer 'lstm_0' of type LSTM"):
         quantize.qat(zoo.get("lstm", units=4))
+    with pytest.raises(ValueError, match=r"'mobilenet_v3_small' has layer '\w+' of type \w+, which TF-MOT"):
+        quantize.prune(_family("mobilenet_v3_small")(), 0.5, data=digits.train)
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="not built by zoo.get"):
         quantize.qat(plain)
