@@ -87,12 +87,12 @@ def conv_up_stack(x, image_shape, filters, batch_norm=False, activation="relu", 
     x = keras.layers.Reshape((h, w, filters[-1]), name="grid")(x)
     ups = list(reversed(filters[:-1]))
     for i, f in enumerate(ups):
-        x = keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", use_bias=not batch_norm,
+        x = keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=not batch_norm,
                                          name=f"deconv_{i}")(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(name=f"deconv_bn_{i}")(x)
         x = keras.layers.Activation(activation, name=f"deconv_act_{i}")(x)
-    return keras.layers.Conv2DTranspose(channels, 3, strides=2, padding="same", activation=output_activation,
+    return keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation=output_activation,
                                         name="reconstruction")(x)
 
 
@@ -257,7 +257,7 @@ def autoencoder():
     return dict(kind="dense")
 
 
-@register(family="autoencoder", task="reconstruction", builder=Autoencoder, paper=_PAPER_AE, params=13_809,
+@register(family="autoencoder", task="reconstruction", builder=Autoencoder, paper=_PAPER_AE, params=17_505,
           recipe=dict(_AE_RECIPE, data_kwargs={}), input_range="[0, 1]", min_input_shape=(4, 4, 1))
 def conv_autoencoder():
     """Convolutional autoencoder: strided Conv2D encoder, Conv2DTranspose decoder."""

@@ -24,7 +24,7 @@ __all__ = ["DCGAN"]
 _PAPER = "Radford, Metz & Chintala 2016, Unsupervised representation learning with deep convolutional GANs"
 
 
-def _generator(latent_dim=32, image_shape=(8, 8, 1), filters=(32, 64), output_activation="sigmoid"):
+def _generator(latent_dim=16, image_shape=(8, 8, 1), filters=(32, 64), output_activation="sigmoid"):
     """Latent code (B, latent_dim) -> image (B, *image_shape) in [0, 1] (sigmoid) or [-1, 1] (tanh)."""
     _check_image(image_shape, filters, "dcgan_generator")
     z = keras.Input(shape=(latent_dim,), name="latent")
@@ -32,11 +32,15 @@ def _generator(latent_dim=32, image_shape=(8, 8, 1), filters=(32, 64), output_ac
     return keras.Model(z, x, name="generator")
 
 
-def _discriminator(input_shape=(8, 8, 1), filters=(32, 64), dropout=0.3):
-    """Image -> probability that it is real (sigmoid unit named ``predictions``)."""
+def _discriminator(input_shape=(8, 8, 1), filters=(32, 64), hidden_units=128, dropout=0.0):
+    """Image -> probability that it is real: strided convolutions, a hidden layer, a sigmoid ``predictions``."""
     _check_image(input_shape, filters, "dcgan_discriminator")
-    return encoder_network(input_shape, 1, kind="conv", filters=filters, heads=("predictions",),
-                           activation="leaky_relu", dropout=dropout, head_activation="sigmoid", name="discriminator")
+    features = encoder_network(input_shape, hidden_units, kind="conv", filters=filters, heads=("hidden",),
+                               activation="leaky_relu", dropout=dropout, head_activation="leaky_relu",
+                               name="features")
+    images = keras.Input(shape=input_shape, name="images")
+    p = keras.layers.Dense(1, activation="sigmoid", name="predictions")(features(images))
+    return keras.Model(images, p, name="discriminator")
 
 
 def _check_image(shape, filters, name):
@@ -52,8 +56,8 @@ def _check_image(shape, filters, name):
 class DCGAN(keras.Model):
     """Generator and discriminator from the registry, trained adversarially. ``self(z)`` = generator(z)."""
 
-    def __init__(self, latent_dim=32, image_shape=(8, 8, 1), generator_filters=(32, 64),
-                 discriminator_filters=(32, 64), dropout=0.3, label_smoothing=0.1, seed=None, **kwargs):
+    def __init__(self, latent_dim=16, image_shape=(8, 8, 1), generator_filters=(32, 64),
+                 discriminator_filters=(32, 64), dropout=0.0, label_smoothing=0.0, seed=None, **kwargs):
         import zoo
 
         if not isinstance(label_smoothing, numbers.Real) or isinstance(label_smoothing, bool) \
@@ -169,11 +173,11 @@ def _discriminator_example(model, batch, rng):
     return images, rng.integers(0, 2, size=(batch, 1)).astype("float32")  # 1 = real
 
 
-_GAN_RECIPE = dict(data="digits", optimizer="adam", learning_rate=2e-4, loss="binary_crossentropy",
+_GAN_RECIPE = dict(data="digits", optimizer="adam", learning_rate=1e-3, loss="binary_crossentropy",
                    epochs=100, batch_size=64)
 
 
-@register(family="gan", task="generation", builder=_generator, paper=_PAPER, params=28_065,
+@register(family="gan", task="generation", builder=_generator, paper=_PAPER, params=38_529,
           recipe=dict(_GAN_RECIPE, loss="mse"), example=_generator_example,
           input_range="N(0, 1) latent codes")
 def dcgan_generator():
@@ -181,14 +185,14 @@ def dcgan_generator():
     return {}
 
 
-@register(family="gan", task="classification", builder=_discriminator, paper=_PAPER, params=19_073,
+@register(family="gan", task="classification", builder=_discriminator, paper=_PAPER, params=51_841,
           recipe=_GAN_RECIPE, example=_discriminator_example, input_range="[0, 1]", min_input_shape=(4, 4, 1))
 def dcgan_discriminator():
     """DCGAN discriminator: strided Conv2D + LeakyReLU + dropout -> probability of being real."""
     return {}
 
 
-@register(family="gan", task="generation", builder=DCGAN, paper=_PAPER, params=47_138, recipe=_GAN_RECIPE,
+@register(family="gan", task="generation", builder=DCGAN, paper=_PAPER, params=90_370, recipe=_GAN_RECIPE,
           example=_latent_example, input_range="N(0, 1) latent codes")
 def dcgan():
     """DCGAN: registry generator and discriminator, own train_step, two optimizers, label smoothing."""
