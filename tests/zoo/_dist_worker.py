@@ -22,7 +22,7 @@ def data():
     return (x[:N_TRAIN], y[:N_TRAIN]), (xv[:64], yv[:64])
 
 
-def train(strategy=None, checkpoint_dir=None, callbacks=(), epochs=EPOCHS):
+def train(strategy=None, checkpoint_dir=None, callbacks=(), epochs=EPOCHS, **fit_kwargs):
     """The reference run: a small zoo MLP, SGD with momentum, seeded shuffle; returns (weights, history)."""
     import keras
 
@@ -34,11 +34,13 @@ def train(strategy=None, checkpoint_dir=None, callbacks=(), epochs=EPOCHS):
         return zoo.get("mlp", input_shape=(64,), num_classes=10, hidden_units=(32,))
 
     train_xy, val_xy = data()
+    fit_kwargs.setdefault("batch_size", BATCH)
     history = fit(
-        build, train_xy, validation_data=val_xy, epochs=epochs, batch_size=BATCH, seed=7,
+        build, train_xy, validation_data=val_xy, epochs=epochs, seed=7,
         optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="sparse_categorical_crossentropy",
         metrics=["accuracy"], callbacks=list(callbacks), strategy=strategy,
         checkpoint_dir=checkpoint_dir, checkpoint_every=CHECKPOINT_EVERY if checkpoint_dir else None,
+        **fit_kwargs,
     )
     return [w for w in history.model.get_weights()], history
 
@@ -79,8 +81,11 @@ def main(argv):
         except KeyboardInterrupt:
             pass
         _save(os.path.join(out, "mirrored_resumed"), *train(s_mirrored, checkpoint_dir=ckpt))
+        # XLA on 2 replicas (per-replica forward/backward compiled, update outside), float16 loss scaling
+        _save(os.path.join(out, "mirrored_xla"), *train(s_mirrored, jit_compile=True))
+        _save(os.path.join(out, "mirrored_float16"), *train(s_mirrored, mixed_precision="float16"))
         try:
-            zdist.check_global_batch(33, s_mirrored)
+            train(s_mirrored, batch_size=33)
         except ValueError as err:
             with open(os.path.join(out, "batch_error.txt"), "w") as f:
                 f.write(str(err))
