@@ -4,6 +4,8 @@
 >>> texts = nlp.corpora.load("python-docs", unit="sentences")
 >>> tok = nlp.SentencePieceTokenizer.train(texts, vocab_size=2000, model_type="bpe")
 >>> chars = nlp.CharTokenizer.train(texts)
+>>> w2v = nlp.Word2Vec(nlp.corpora.load("python-docs", unit="sentences"), vector_size=50, min_count=3)
+>>> w2v.wv.most_similar("function")
 """
 
 import os as _os
@@ -12,6 +14,7 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from nlp import corpora  # noqa: E402
+from nlp.embeddings import FastText, GloVe, Word2Vec  # noqa: E402
 from nlp.tokenizers import (  # noqa: E402
     SPECIAL_TOKENS,
     CharTokenizer,
@@ -20,6 +23,7 @@ from nlp.tokenizers import (  # noqa: E402
     TokenizerLayer,
     WordTokenizer,
 )
+from nlp.vectors import FastTextVectors, KeyedVectors, load_word2vec_format  # noqa: E402
 
 __all__ = [
     "corpora",
@@ -29,4 +33,10 @@ __all__ = [
     "CharTokenizer",
     "SentencePieceTokenizer",
     "TokenizerLayer",
+    "Word2Vec",
+    "FastText",
+    "GloVe",
+    "KeyedVectors",
+    "FastTextVectors",
+    "load_word2vec_format",
 ]

@@ -1,0 +1,409 @@
+"""Word vectors: similarity, analogies, evaluation, the word2vec file formats, Keras embeddings.
+
+>>> wv = model.wv                                   # from nlp.Word2Vec / FastText / GloVe
+>>> wv.most_similar("attacks", topn=10)              # [(word, cosine), ...]
+>>> wv.analogy("man", "king", "woman")               # man : king :: woman : ?
+>>> wv.evaluate_word_pairs("wordsim353.tsv")["spearman"]
+>>> wv.save_word2vec_format("vectors.bin", binary=True)   # gensim reads it
+>>> wv = KeyedVectors.load_word2vec_format("vectors.bin")
+>>> layer = wv.to_keras_embedding(tokenizer)         # rows follow the tokenizer's ids
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["KeyedVectors", "FastTextVectors", "load_word2vec_format"]
+
+
+def _unit(matrix):
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+class KeyedVectors:
+    """A vocabulary (``words``, most frequent first) and one vector per word (``vectors``, float32)."""
+
+    def __init__(self, words, vectors):
+        words = list(words)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(words) != len(vectors):
+            raise ValueError(f"invalid vectors of shape {vectors.shape} for {len(words)} words; expected ({len(words)}, dim)")
+        if len(set(words)) != len(words):
+            raise ValueError("invalid words: duplicates")
+        self.words = words
+        self.vectors = vectors
+        self.index = {w: i for i, w in enumerate(words)}
+        self._normed = None
+
+    # -- lookup --------------------------------------------------------------------------------
+    @property
+    def vector_size(self) -> int:
+        return self.vectors.shape[1]
+
+    def __len__(self):
+        return len(self.words)
+
+    def __contains__(self, word):
+        return word in self.index
+
+    def has_index_for(self, word) -> bool:
+        """Whether ``word`` has a row of its own (FastText also has vectors for unseen words)."""
+        return word in self.index
+
+    def __getitem__(self, word):
+        return self.get_vector(word)
+
+    def get_vector(self, word, norm=False) -> np.ndarray:
+        i = self._index_of(word)
+        return (self.normed[i] if norm else self.vectors[i]).copy()
+
+    def _index_of(self, word):
+        try:
+            return self.index[word]
+        except (KeyError, TypeError):
+            raise KeyError(f"word {word!r} not in the vocabulary of {len(self)} words") from None
+
+    @property
+    def normed(self) -> np.ndarray:
+        if self._normed is None or len(self._normed) != len(self.vectors):
+            self._normed = _unit(self.vectors)
+        return self._normed
+
+    # -- similarity ----------------------------------------------------------------------------
+    def similarity(self, a, b) -> float:
+        """Cosine similarity of two words."""
+        return float(_unit(self.get_vector(a)) @ _unit(self.get_vector(b)))
+
+    def most_similar(self, positive=None, negative=(), topn=10, restrict_vocab=None):
+        """The ``topn`` words closest (cosine) to a word, a vector, or ``sum(positive) - sum(negative)``.
+
+        The query words themselves are left out. ``restrict_vocab`` limits the search
+        to the most frequent words.
+        """
+        if positive is None and not negative:
+            raise ValueError("most_similar needs positive=<word | vector | list> or negative=<list>")
+        if not isinstance(topn, int) or topn < 1:
+            raise ValueError(f"invalid topn={topn!r}; expected a positive integer")
+        positive = [] if positive is None else positive
+        if isinstance(positive, (str, np.ndarray)):
+            positive = [positive]
+        if isinstance(negative, (str, np.ndarray)):
+            negative = [negative]
+        query, exclude = np.zeros(self.vector_size, np.float32), set()
+        for sign, items in ((1.0, positive), (-1.0, negative)):
+            for item in items:
+                if isinstance(item, str):
+                    query += sign * self._query_vector(item)
+                    if item in self.index:
+                        exclude.add(self.index[item])
+                else:
+                    vec = np.asarray(item, np.float32)
+                    if vec.shape != (self.vector_size,):
+                        raise ValueError(f"invalid vector of shape {vec.shape}; expected ({self.vector_size},)")
+                    query += sign * _unit(vec)
+        limit = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
+        scores = self.normed[:limit] @ _unit(query)
+        scores[[i for i in exclude if i < limit]] = -np.inf
+        k = min(topn, limit - len([i for i in exclude if i < limit]))
+        if k <= 0:
+            return []
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.words[i], float(scores[i])) for i in best]
+
+    def _query_vector(self, word):
+        return self.get_vector(word, norm=True)
+
+    def analogy(self, a, b, c, topn=1):
+        """``a`` is to ``b`` as ``c`` is to ? (3CosAdd: closest to b - a + c). A word, or a list when ``topn > 1``."""
+        result = self.most_similar(positive=[b, c], negative=[a], topn=topn)
+        return result[0][0] if topn == 1 else result
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def evaluate_word_pairs(self, path, delimiter="\t", case_insensitive=True, restrict_vocab=300000) -> dict:
+        """Pearson and Spearman correlation with human similarity scores (wordsim353 format).
+
+        Lines ``word1<TAB>word2<TAB>score``; ``#`` lines are comments. Pairs with a
+        word outside the (``restrict_vocab`` most frequent) vocabulary are skipped and
+        counted in ``oov_ratio``. Returns ``{"pearson", "spearman", "pairs", "oov_ratio"}``.
+        """
+        from scipy import stats
+
+        lookup = self._restricted_lookup(restrict_vocab, case_insensitive)
+        human, ours, oov, total = [], [], 0, 0
+        for lineno, line in enumerate(self._read_lines(path), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split(delimiter)
+            try:
+                w1, w2, score = parts[0], parts[1], float(parts[2])
+            except (IndexError, ValueError):
+                raise ValueError(f"{path}:{lineno}: invalid line {line.strip()!r}; expected "
+                                 f"'word1{delimiter}word2{delimiter}score'") from None
+            total += 1
+            if case_insensitive:
+                w1, w2 = w1.lower(), w2.lower()
+            if w1 not in lookup or w2 not in lookup:
+                oov += 1
+                continue
+            human.append(score)
+            ours.append(float(self.normed[lookup[w1]] @ self.normed[lookup[w2]]))
+        if len(human) < 3:
+            raise ValueError(f"{path}: only {len(human)} of {total} pairs are in the vocabulary; cannot correlate")
+        return {"pearson": float(stats.pearsonr(human, ours)[0]), "spearman": float(stats.spearmanr(human, ours)[0]),
+                "pairs": len(human), "oov_ratio": oov / max(total, 1)}
+
+    def evaluate_analogies(self, path, restrict_vocab=300000, case_insensitive=True) -> dict:
+        """Accuracy on ``questions-words.txt``-format analogies (``: section`` lines, then ``a b c d``).
+
+        3CosAdd over the ``restrict_vocab`` most frequent words, the question words
+        excluded; questions with an out-of-vocabulary word are skipped (as gensim does).
+        Returns ``{"accuracy", "correct", "total", "skipped", "sections": {name: accuracy}}``.
+        """
+        lookup = self._restricted_lookup(restrict_vocab, case_insensitive)
+        limit = min(restrict_vocab or len(self), len(self))
+        sections, current, questions, skipped = {}, None, [], 0
+        for lineno, line in enumerate(self._read_lines(path), 1):
+            if line.startswith(":"):
+                current = line[1:].strip()
+                sections.setdefault(current, [0, 0])
+                continue
+            words = line.split()
+            if not words:
+                continue
+            if len(words) != 4 or current is None:
+                raise ValueError(f"{path}:{lineno}: invalid line {line.strip()!r}; expected ': section' or 'a b c d'")
+            if case_insensitive:
+                words = [w.lower() for w in words]
+            if any(w not in lookup for w in words):
+                skipped += 1
+                continue
+            questions.append((current, *[lookup[w] for w in words]))
+        normed = self.normed[:limit]
+        correct_total = 0
+        for start in range(0, len(questions), 512):
+            chunk = questions[start:start + 512]
+            a, b, c, d = (np.array([q[k] for q in chunk]) for k in range(1, 5))
+            scores = _unit(normed[b] - normed[a] + normed[c]) @ normed.T
+            rows = np.arange(len(chunk))
+            for ex in (a, b, c):
+                scores[rows, ex] = -np.inf
+            hit = scores.argmax(axis=1) == d
+            correct_total += int(hit.sum())
+            for q, h in zip(chunk, hit):
+                sections[q[0]][0] += int(h)
+                sections[q[0]][1] += 1
+        total = len(questions)
+        return {"accuracy": correct_total / total if total else 0.0, "correct": correct_total, "total": total,
+                "skipped": skipped, "sections": {k: (v[0] / v[1] if v[1] else None) for k, v in sections.items()}}
+
+    def _restricted_lookup(self, restrict_vocab, case_insensitive):
+        limit = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
+        lookup = {}
+        for i in range(limit):  # most frequent first: with case folding the frequent spelling wins
+            key = self.words[i].lower() if case_insensitive else self.words[i]
+            lookup.setdefault(key, i)
+        return lookup
+
+    @staticmethod
+    def _read_lines(path):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"evaluation file path={path!r} does not exist")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readlines()
+
+    # -- word2vec file formats -----------------------------------------------------------------
+    def save_word2vec_format(self, path, binary=False) -> str:
+        """Write the word2vec text (``binary=False``) or binary format, readable by gensim; atomic."""
+        bad = [w for w in self.words if not w or any(ch.isspace() for ch in w)]
+        if bad:
+            raise ValueError(f"cannot save words containing whitespace in the word2vec format: {bad[:5]!r}")
+        tmp = f"{path}.tmp{os.getpid()}"
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(f"{len(self)} {self.vector_size}\n".encode())
+            vectors = self.vectors.astype("<f4")
+            for word, vec in zip(self.words, vectors):
+                if binary:
+                    f.write(word.encode("utf-8") + b" " + vec.tobytes() + b"\n")
+                else:
+                    f.write((word + " " + " ".join(repr(float(x)) for x in vec) + "\n").encode("utf-8"))
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load_word2vec_format(cls, path, binary=None, limit=None) -> "KeyedVectors":
+        """Read a word2vec text or binary file (``binary=None`` detects which)."""
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"vectors file path={path!r} does not exist")
+        with open(path, "rb") as f:
+            header = f.readline()
+            try:
+                count, dim = (int(x) for x in header.split())
+                if count < 0 or dim < 1:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"invalid word2vec header {header[:80]!r} in {path!r}; expected "
+                                 "'<number of words> <dimensions>' on the first line") from None
+            if limit is not None:
+                count = min(count, int(limit))
+            data = f.read()
+        if binary is None:
+            binary = cls._looks_binary(data, count, dim)
+        words, vectors = (cls._parse_binary if binary else cls._parse_text)(data, count, dim, path)
+        return cls(words, vectors)
+
+    @staticmethod
+    def _looks_binary(data, count, dim):
+        if count == 0:
+            return False
+        try:
+            first = data.split(b"\n", 1)[0].decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        parts = first.split(" ")
+        try:
+            [float(x) for x in parts[1:]]
+        except ValueError:
+            return True
+        return len(parts) - 1 != dim
+
+    @staticmethod
+    def _parse_binary(data, count, dim, path):
+        words, vectors, pos, width = [], np.empty((count, dim), np.float32), 0, 4 * dim
+        for i in range(count):
+            while pos < len(data) and data[pos:pos + 1] in (b"\n", b"\r"):
+                pos += 1
+            space = data.find(b" ", pos)
+            if space < 0 or space + 1 + width > len(data):
+                raise ValueError(f"{path}: truncated binary vectors file: the header says {count} words, found {i}")
+            words.append(data[pos:space].decode("utf-8", errors="replace"))
+            vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
+            pos = space + 1 + width
+        return words, vectors
+
+    @staticmethod
+    def _parse_text(data, count, dim, path):
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        lines = [line for line in lines if line.strip()]
+        if len(lines) < count:
+            raise ValueError(f"{path}: the header says {count} words, the file has {len(lines)} vector lines")
+        words, vectors = [], np.empty((count, dim), np.float32)
+        for i, line in enumerate(lines[:count]):
+            parts = line.rstrip().split(" ")
+            if len(parts) != dim + 1:
+                raise ValueError(f"{path}:{i + 2}: expected a word and {dim} numbers, got {len(parts) - 1} fields")
+            words.append(parts[0])
+            try:
+                vectors[i] = np.array(parts[1:], dtype=np.float32)
+            except ValueError:
+                raise ValueError(f"{path}:{i + 2}: invalid number in the vector of {parts[0]!r}") from None
+        return words, vectors
+
+    # -- Keras -----------------------------------------------------------------------------------
+    def embedding_matrix(self, tokenizer, missing="random", seed=0):
+        """A ``(tokenizer.vocab_size, dim)`` matrix whose row ``i`` is the vector of ``tokenizer.id_to_token(i)``.
+
+        Tokens without a vector get small random rows (``missing="random"``, scaled
+        like the vectors) or zeros (``missing="zeros"``); the padding row is zero.
+        Returns ``(matrix, found)`` where ``found`` counts tokens with a vector.
+        """
+        if missing not in ("random", "zeros"):
+            raise ValueError(f"invalid missing={missing!r}; expected 'random' or 'zeros'")
+        size = tokenizer.vocab_size
+        rng = np.random.default_rng(seed)
+        scale = float(self.vectors.std()) if len(self) else 0.1
+        matrix = (rng.normal(0, scale, (size, self.vector_size)) if missing == "random"
+                  else np.zeros((size, self.vector_size))).astype(np.float32)
+        found = 0
+        special = set(tokenizer.special_ids.values())
+        for i in range(size):
+            if i in special:
+                continue
+            token = tokenizer.id_to_token(i)
+            word = token.lstrip("\u2581")  # SentencePiece word-start marker
+            for candidate in (token, word, word.lower()):
+                if candidate and self._has_vector(candidate):
+                    matrix[i] = self.get_vector(candidate)
+                    found += 1
+                    break
+        matrix[tokenizer.pad_id] = 0.0
+        return matrix, found
+
+    def _has_vector(self, word):
+        return word in self.index
+
+    def to_keras_embedding(self, tokenizer, trainable=False, missing="random", mask_zero=None, name="pretrained_embedding"):
+        """A ``keras.layers.Embedding`` initialised with these vectors, rows in the tokenizer's id order.
+
+        Transfer learning for text: freeze it (``trainable=False``, the default)
+        or fine-tune it. ``mask_zero`` defaults to True when the pad id is 0.
+        """
+        import keras
+
+        matrix, found = self.embedding_matrix(tokenizer, missing=missing)
+        if found == 0:
+            raise ValueError(f"none of the {tokenizer.vocab_size} tokens of {tokenizer!r} has a vector here")
+        layer = keras.layers.Embedding(tokenizer.vocab_size, self.vector_size, trainable=trainable,
+                                       mask_zero=(tokenizer.pad_id == 0) if mask_zero is None else mask_zero, name=name)
+        layer.build((None,))
+        layer.embeddings.assign(matrix)
+        layer.coverage = found / max(tokenizer.vocab_size - len(set(tokenizer.special_ids.values())), 1)
+        return layer
+
+    def __repr__(self):
+        return f"{type(self).__name__}({len(self)} words, {self.vector_size} dimensions)"
+
+
+def load_word2vec_format(path, binary=None, limit=None) -> KeyedVectors:
+    """Shortcut for :meth:`KeyedVectors.load_word2vec_format`."""
+    return KeyedVectors.load_word2vec_format(path, binary=binary, limit=limit)
+
+
+def fasttext_hash(text: str) -> int:
+    """fastText's 32-bit FNV-1a hash of the UTF-8 bytes (with its signed-char quirk)."""
+    h = 2166136261
+    for byte in text.encode("utf-8"):
+        h = ((h ^ (byte if byte < 128 else byte - 256)) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def char_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
+    """The character n-grams of ``<word>`` (fastText's word boundary markers)."""
+    w = f"<{word}>"
+    return [w[i:i + n] for n in range(min_n, max_n + 1) for i in range(len(w) - n + 1)]
+
+
+class FastTextVectors(KeyedVectors):
+    """Word vectors plus character n-gram vectors: a vector for any word, seen or not.
+
+    ``word in wv`` is True for any word with at least one n-gram (as in gensim);
+    ``wv.has_index_for(word)`` tells whether it was in the training vocabulary.
+    """
+
+    def __init__(self, words, vectors, ngram_vectors, min_n=3, max_n=6):
+        super().__init__(words, vectors)
+        self.ngram_vectors = np.asarray(ngram_vectors, dtype=np.float32)
+        self.bucket = len(self.ngram_vectors)
+        self.min_n, self.max_n = int(min_n), int(max_n)
+
+    def ngram_ids(self, word) -> list[int]:
+        return [fasttext_hash(g) % self.bucket for g in char_ngrams(word, self.min_n, self.max_n)]
+
+    def __contains__(self, word):
+        return isinstance(word, str) and (word in self.index or bool(char_ngrams(word, self.min_n, self.max_n)))
+
+    def _has_vector(self, word):
+        return word in self
+
+    def get_vector(self, word, norm=False):
+        if word in self.index:
+            return super().get_vector(word, norm)
+        ids = self.ngram_ids(word) if isinstance(word, str) else []
+        if not ids or self.max_n < self.min_n:
+            raise KeyError(f"word {word!r} has no character n-grams of {self.min_n} to {self.max_n} characters")
+        vec = self.ngram_vectors[ids].mean(axis=0)
+        return _unit(vec) if norm else vec
