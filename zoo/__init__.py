@@ -21,6 +21,7 @@ from zoo.registry import (  # noqa: E402
 from zoo import data  # noqa: E402,F401
 from zoo import preprocessing, weights  # noqa: E402,F401  (light: keras loads on first use)
 from zoo import export, inference, quantize, serve  # noqa: E402,F401  (light: TF/TF-MOT load lazily)
+from zoo import distribute  # noqa: E402,F401  (light: TF loads when a strategy is made)
 
 __version__ = "0.1.0"
 
@@ -39,10 +40,11 @@ __all__ = [
     "inference",
     "quantize",
     "serve",
+    "distribute",
 ]
 
 # Training toolkit: heavy modules (Keras, keras-tuner) load on first use (PEP 562).
-_TOOLKIT_MODULES = ("analysis", "callbacks", "optimizers", "transfer", "tune", "visualize")
+_TOOLKIT_MODULES = ("analysis", "callbacks", "optimizers", "transfer", "tune", "visualize", "train")
 _TOOLKIT_NAMES = {"receptive_field": "analysis", "ReceptiveField": "analysis"}
 __all__ += [*_TOOLKIT_MODULES, *_TOOLKIT_NAMES]
 
