@@ -28,7 +28,6 @@ ISSUE_COUNTS = {  # the 1000-class parameter counts of keras.applications, as th
     "vgg19": 143_667_240, "mobilenet": 4_253_864, "mobilenet_v2": 3_538_984,
     "mobilenet_v3_small": 2_554_968, "mobilenet_v3_large": 5_507_432, "inception_v3": 23_851_784,
 }
-VISION = [n for f in ("cnn", "vgg", "resnet", "mobilenet", "inception") for n in zoo.list_models(family=f)]
 
 
 def keras_app(name, **kwargs):
@@ -129,7 +128,7 @@ def test_head_swap_loads_the_backbone_and_builds_a_fresh_head(tmp_path, caplog):
 
 
 @pytest.mark.parametrize("name, side", [
-    ("simple_cnn", 32), ("vgg11", 64), ("resnet18", 64), ("resnet50", 64), ("mobilenet", 64),
+    ("simple_cnn", 32), ("vgg11", 32), ("resnet18", 64), ("mobilenet", 64),
     ("mobilenet_v2", 64), ("mobilenet_v3_small", 64), ("googlenet", 64), ("inception_v3", 139),
 ])
 def test_features_returns_a_backbone_keyed_by_stride(name, side, rng):
@@ -180,7 +179,7 @@ def test_minimum_inputs_build():
 
 
 def test_common_signature_pooling_and_top():
-    for name in ("resnet18", "mobilenet_v3_small", "vgg11"):
+    for name in ("resnet18", "mobilenet_v3_small"):
         avg = zoo.get(name, input_shape=(32, 32, 3), include_top=False, pooling="avg")
         assert len(avg.output.shape) == 2
         fmap = zoo.get(name, input_shape=(32, 32, 3), include_top=False)
@@ -192,17 +191,22 @@ def test_common_signature_pooling_and_top():
                 "dropout", "features"} <= set(info["arguments"])
 
 
-def test_googlenet_auxiliary_classifiers_train(rng):
-    model = zoo.get("googlenet", input_shape=(64, 64, 3), num_classes=3, aux_logits=True)
+def test_googlenet_auxiliary_classifiers_get_gradients(rng):
+    import tensorflow as tf
+
+    model = zoo.get("googlenet", input_shape=(32, 32, 3), num_classes=3, aux_logits=True)
     assert [t.shape[-1] for t in model.outputs] == [3, 3, 3]
-    model.compile("adam", loss=["sparse_categorical_crossentropy"] * 3, loss_weights=[1.0, 0.3, 0.3])
-    x = rng.uniform(0, 1, size=(4, 64, 64, 3)).astype("float32")
-    y = np.array([0, 1, 2, 0])
-    before = model.get_layer("aux1_fc").get_weights()[0].copy()
-    model.train_on_batch(x, [y, y, y])
-    assert not np.array_equal(before, model.get_layer("aux1_fc").get_weights()[0])
-    plain = zoo.get("googlenet", input_shape=(64, 64, 3), num_classes=3)
-    assert len(plain.outputs) == 1
+    x = rng.uniform(0, 1, size=(2, 32, 32, 3)).astype("float32")
+    y = np.array([0, 2])
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    with tf.GradientTape() as tape:
+        main, aux1, aux2 = model(x, training=True)
+        loss = loss_fn(y, main) + 0.3 * (loss_fn(y, aux1) + loss_fn(y, aux2))  # the paper's weighting
+    grads = dict(zip([v.path for v in model.trainable_weights], tape.gradient(loss, model.trainable_weights)))
+    for layer in ("aux1_fc", "aux2_predictions", "predictions", "inception3a_1x1_conv"):
+        kernel = model.get_layer(layer).weights[0].path
+        assert grads[kernel] is not None and float(tf.reduce_max(tf.abs(grads[kernel]))) > 0
+    assert len(zoo.get("googlenet", input_shape=(32, 32, 3), num_classes=3).outputs) == 1
 
 
 def test_block_names_follow_the_convention():
@@ -210,24 +214,10 @@ def test_block_names_follow_the_convention():
     blocks = block_names(resnet)
     assert blocks[0] == "conv2_block1" and blocks[-1] == "conv5_block3" and len(blocks) == 16
     assert {layer.name for layer in block_layers(resnet, "conv5_block3")} >= {"conv5_block3_3_conv", "conv5_block3_out"}
-    assert block_names(zoo.get("vgg16", input_shape=(32, 32, 3))) == [f"block{i}" for i in range(1, 6)]
-    assert block_names(zoo.get("inception_v3", input_shape=(75, 75, 3)))[-1] == "mixed10"
+    assert block_names(zoo.get("vgg11", input_shape=(32, 32, 3))) == [f"block{i}" for i in range(1, 6)]
     assert len(block_names(zoo.get("mobilenet_v2", input_shape=(32, 32, 3)))) == 17
-    assert block_names(zoo.get("googlenet", input_shape=(32, 32, 3)))[0] == "inception3a"
     with pytest.raises(ValueError, match="invalid block='conv9_block1'"):
         block_layers(resnet, "conv9_block1")
-
-
-@pytest.mark.parametrize("name", VISION)
-def test_every_layer_is_stem_block_or_top(name):
-    """Layers outside blocks come only before the first block (stem) or after the last (top)."""
-    meta = zoo.info(name)
-    model = zoo.get(name, **(meta["test_config"] or {}))
-    in_block = [bool(BLOCK_RE.match(layer.name)) for layer in model.layers]
-    first, last = in_block.index(True), len(in_block) - 1 - in_block[::-1].index(True)
-    between = [layer.name for layer, b in zip(model.layers[first:last], in_block[first:last]) if not b]
-    # pools between blocks carry no weights: they belong to no block
-    assert all(not model.get_layer(n).weights for n in between), between
 
 
 def test_preprocessing_maps_uint8_to_each_models_input_range(tmp_path):
@@ -264,7 +254,7 @@ def test_preprocessing_maps_uint8_to_each_models_input_range(tmp_path):
 
 @pytest.mark.parametrize("name", ["simple_cnn", "lenet5", "vgg11_bn", "resnet18", "resnet50", "mobilenet",
                                   "mobilenet_v2", "mobilenet_v3_small", "googlenet", "inception_v3"])
-def test_builders_make_tf_keras_twins(name):
+def test_builders_make_tf_keras_twins_and_name_blocks(name):
     """The same builder with keras=tf_keras (for TF-MOT) gives the same architecture."""
     tf_keras = pytest.importorskip("tf_keras")
     meta = zoo.info(name)
@@ -275,5 +265,11 @@ def test_builders_make_tf_keras_twins(name):
     assert twin.count_params() == ours.count_params()
     assert [layer.name for layer in twin.layers if layer.weights] == [layer.name for layer in ours.layers if layer.weights]
     twin.set_weights(ours.get_weights())
+    # Layers outside blocks come only before the first block (stem) or after the last (top);
+    # pools between blocks carry no weights and belong to none.
+    in_block = [bool(BLOCK_RE.match(layer.name)) for layer in ours.layers]
+    first, last = in_block.index(True), len(in_block) - 1 - in_block[::-1].index(True)
+    between = [layer for layer, b in zip(ours.layers[first:last], in_block[first:last]) if not b]
+    assert not any(layer.weights for layer in between), [layer.name for layer in between]
     x = np.random.default_rng(0).uniform(-1, 1, size=(2, *config["input_shape"])).astype("float32")
     np.testing.assert_allclose(twin(x, training=False).numpy(), predict(ours, x), atol=1e-4, rtol=1e-4)
