@@ -1,4 +1,4 @@
-"""Command line: ``python -m zoo list | info | train | reproduce``."""
+"""Command line: ``python -m zoo list | info | train | reproduce | export | quantize | serve``."""
 
 from __future__ import annotations
 
@@ -70,6 +70,40 @@ def _cmd_reproduce(args):
     return 0
 
 
+def _calibration(args, model):
+    """Calibration inputs for int8 from --representative FILE.npy or --data NAME (built-in)."""
+    if args.representative:
+        import numpy as np
+
+        return np.load(args.representative, allow_pickle=False)
+    if args.data:
+        from zoo.export import builtin_calibration
+
+        return builtin_calibration(args.data, model)
+    return None
+
+
+def _cmd_export(args):
+    import keras
+
+    from zoo import export, quantize
+
+    model = keras.saving.load_model(args.model, safe_mode=True)
+    out, mode = args.out, args.quantize
+    if out.endswith(".tflite"):
+        export.litert(model, out, quantize=mode, representative_data=_calibration(args, model))
+    elif out.endswith(".keras"):
+        if mode is not None:
+            quantize.ptq(model, mode=mode)
+        export.keras_file(model, out)
+    else:
+        if mode is not None:
+            raise ValueError(f"invalid --quantize={mode!r} for a SavedModel; export to a .tflite or .keras path")
+        export.saved_model(model, out)
+    print(f"wrote {out}")
+    return 0
+
+
 def _cmd_serve(args):
     from zoo.serve import serve
 
@@ -109,6 +143,17 @@ def build_parser():
     p.add_argument("--only", default="*", help="fnmatch pattern over entry names")
     p.add_argument("--out", help="output folder (default runs/<date>)")
     p.set_defaults(fn=_cmd_reproduce)
+
+    for command, default in (("export", None), ("quantize", "int8")):
+        p = sub.add_parser(command, help=(
+            "export a .keras model: OUT.tflite (LiteRT), OUT.keras or a SavedModel folder" if command == "export"
+            else "quantize a .keras model: OUT.tflite (full-int8 LiteRT) or OUT.keras (Keras int8 weights)"))
+        p.add_argument("model", help="a .keras file")
+        p.add_argument("out", help="OUT.tflite, OUT.keras or a folder (SavedModel)")
+        p.add_argument("--quantize", default=default, help="LiteRT: dynamic, float16, int8; .keras: int8, int4, float8")
+        p.add_argument("--representative", help="int8 calibration inputs, a .npy file of shape (n, *input_shape)")
+        p.add_argument("--data", help="int8 calibration from a built-in dataset (e.g. digits), shaped to the model")
+        p.set_defaults(fn=_cmd_export)
 
     p = sub.add_parser("serve", help="serve a SavedModel, .tflite or .keras file over HTTP (TF Serving's REST shape)")
     p.add_argument("path")

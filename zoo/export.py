@@ -26,7 +26,7 @@ import numpy as np
 
 log = logging.getLogger("zoo")
 
-__all__ = ["QUANTIZE_MODES", "keras_file", "saved_model", "litert", "input_specs"]
+__all__ = ["QUANTIZE_MODES", "keras_file", "saved_model", "litert", "input_specs", "builtin_calibration"]
 
 #: ``quantize=`` values of :func:`litert`: float32, dynamic-range (int8 weights,
 #: float activations), float16 weights, full integer.
@@ -271,6 +271,24 @@ def _calibration_samples(data, specs, n, fn="litert"):
         log.warning("%s: calibrating int8 ranges on only %d sample(s); %d-%d are recommended",
                     fn, k, *CALIBRATION_RANGE)
     return arrays
+
+
+def builtin_calibration(name, model, samples=300):
+    """Training inputs of built-in dataset ``name`` shaped for ``model`` (vectors or images)."""
+    from zoo import data
+
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(shape) == 1:
+        splits = data.load(name, flat=True) if name == "digits" else data.load(name)
+    elif len(shape) == 3 and name == "digits":
+        size = shape[0] if shape[0] not in (None, 8) else None
+        splits = data.load(name, image_size=size, channels=shape[2] or 1)
+    else:
+        raise ValueError(f"invalid calibration data {name!r} for a model with input shape {shape}")
+    x = splits.train[0][:samples]
+    if x.shape[1:] != shape and all(s is not None for s in shape):
+        raise ValueError(f"invalid calibration data {name!r}: samples of shape {x.shape[1:]}, model takes {shape}")
+    return x
 
 
 def _convert(converter, quantize=None, calibration=None, name="model", batch=1):

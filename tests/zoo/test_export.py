@@ -165,3 +165,22 @@ def test_agent_policy_at_the_edge(algo, tmp_path):
     assert 0.2 < float_actions.mean() < 0.8  # a policy that reacts to the state, not a constant
     assert np.mean(edge.predict(states).argmax(-1) == float_actions) >= 0.95
     assert np.array_equal(float_actions, agent.predict(states)[0])  # policy_model is what the agent acts on
+
+
+def test_cli_export_and_quantize(mlp, tmp_path, capsys, rng):
+    from zoo.cli import main
+    from zoo.inference import load
+
+    src = export.keras_file(mlp, tmp_path / "m.keras")
+    x = rng.random((4, 64), dtype="float32")
+    assert main(["quantize", src, str(tmp_path / "m8.tflite"), "--data", "digits"]) == 0
+    assert LiteRTModel(tmp_path / "m8.tflite").input_dtypes == [np.dtype("int8")]
+    np.save(tmp_path / "rep.npy", rng.random((100, 64), dtype="float32"))
+    assert main(["export", src, str(tmp_path / "f16.tflite"), "--quantize", "float16"]) == 0
+    assert main(["quantize", src, str(tmp_path / "q.keras")]) == 0  # Keras-native int8 weights
+    assert main(["export", src, str(tmp_path / "sm")]) == 0
+    for out in ("f16.tflite", "q.keras", "sm"):
+        np.testing.assert_allclose(load(tmp_path / out).predict(x), np.asarray(mlp(x)), atol=0.02)
+    assert main(["quantize", src, str(tmp_path / "bad.tflite")]) == 2
+    assert "needs representative_data" in capsys.readouterr().err
+    assert main(["quantize", src, str(tmp_path / "r8.tflite"), "--representative", str(tmp_path / "rep.npy")]) == 0
