@@ -89,7 +89,11 @@ def stop_workers(procs, sig=signal.SIGKILL) -> None:
 
 
 def wait_workers(procs, timeout: float | None = None) -> list[int]:
-    """Wait for all workers; stop the rest when one fails or ``timeout`` passes (its code: 124)."""
+    """Wait for all workers and return their exit codes.
+
+    When one fails the others are stopped and reported as None; when ``timeout``
+    passes, the workers still running are stopped and reported as 124.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while True:
@@ -98,7 +102,7 @@ def wait_workers(procs, timeout: float | None = None) -> list[int]:
                 return codes
             if any(c not in (None, 0) for c in codes):
                 stop_workers(procs)
-                return [p.returncode for p in procs]
+                return codes
             if deadline is not None and time.monotonic() > deadline:
                 stop_workers(procs)
                 return [124 if c is None else c for c in codes]
@@ -140,10 +144,12 @@ def main(argv=None) -> int:
         return 130
     for t in pumps:
         t.join(timeout=5)
-    failed = [c for c in codes if c]
+    failed = [c for c in codes if c not in (0, None)]
     if failed:
         print(f"workers exited with {codes}", file=sys.stderr)
-    return failed[0] if failed else 0
+    if not failed:
+        return 0
+    return failed[0] if failed[0] > 0 else 128 - failed[0]  # killed by signal N: 128 + N, as shells say
 
 
 if __name__ == "__main__":

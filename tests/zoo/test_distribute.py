@@ -222,3 +222,18 @@ def test_sigkill_a_worker_mid_epoch_and_resume(tmp_path, reference):
     assert sorted(history) == ["accuracy", "loss", "val_accuracy", "val_loss"] and len(history["loss"]) == 2
     np.testing.assert_allclose(history["loss"][-1], reference[1]["loss"][-1], rtol=1e-5)
     assert not (ckpt / ".workers").exists()  # the non-chief's temporary checkpoints are gone
+
+
+def test_launcher_stops_the_others_when_a_worker_fails_or_times_out(capsys):
+    py = sys.executable
+    assert launcher.main(["2"]) == 2  # no '--'
+    sleeper = "import time; time.sleep(60)"
+    start = time.monotonic()
+    # worker 1 fails at once; worker 0 would wait forever (as in a collective): it is stopped
+    failing = "import json, os, sys, time; i = json.loads(os.environ['TF_CONFIG'])['task']['index']; " \
+              "print('index', i, flush=True); time.sleep(60) if i == 0 else sys.exit(3)"
+    assert launcher.main(["2", "--", py, "-c", failing]) == 3
+    out = capsys.readouterr().out
+    assert "[worker 0] index 0" in out and "[worker 1] index 1" in out
+    assert launcher.main(["2", "--timeout", "1", "--", py, "-c", sleeper]) == 124
+    assert time.monotonic() - start < 30
