@@ -108,11 +108,11 @@ def train_recipe(
     kwargs.update(recipe.get("model_kwargs", {}))
     kwargs.update(model_overrides)
     kwargs = {k: v for k, v in kwargs.items() if k in meta["arguments"]}
-    start = time.perf_counter()
     (x, y), (xv, yv), (xt, yt) = splits.train, splits.val, splits.test
     if batch_size == "full":
         batch_size = len(x)
     if strat is not None:
+        start = time.perf_counter()
         history = fit(
             lambda: zoo.get(name, **kwargs), (x, y), validation_data=(xv, yv), epochs=epochs,
             batch_size=batch_size, seed=seed, optimizer=recipe.get("optimizer", "adam"),
@@ -124,6 +124,8 @@ def train_recipe(
         return TrainResult(model, history, test, time.perf_counter() - start, data)
     model = zoo.get(name, **kwargs)
     compile_from_recipe(model, recipe)
+
+    start = time.perf_counter()
     history = model.fit(
         x, y, validation_data=(xv, yv), epochs=epochs, batch_size=batch_size,
         callbacks=list(callbacks), verbose=verbose,
