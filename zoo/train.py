@@ -145,7 +145,7 @@ def evaluate_arrays(model, x, y, loss, metrics=(), batch_size: int = 256) -> dic
 
     preds = np.concatenate([np.asarray(model(x[i:i + batch_size], training=False), dtype="float32")
                             for i in range(0, len(x), batch_size)])
-    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    loss_fn = keras.losses.get(loss) if isinstance(loss, (str, dict)) else loss  # dict: a Keras loss config
     regularisation = sum(float(v) for v in model.losses)  # in the loss, as model.evaluate has it
     logs = {"loss": float(np.mean(np.asarray(loss_fn(y, preds)))) + regularisation}
     for identifier in metrics:
@@ -496,7 +496,7 @@ class _Loop:
             pred_shape = tuple(self.net.compute_output_shape(tuple(x_spec.shape)))
             self.tracker = keras.metrics.Mean(name="loss")
             self.metrics = [_metric(m, tuple(y_spec.shape), pred_shape) for m in metrics]
-            self.net.compile(optimizer=self.optimizer, loss=loss, metrics=list(metrics))
+            self.net.compile(optimizer=self.optimizer, loss=self.loss_fn, metrics=list(metrics))
         self._sum = tf.distribute.ReduceOp.SUM
 
     # -- per-replica pieces ------------------------------------------------

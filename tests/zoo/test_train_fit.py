@@ -108,6 +108,13 @@ def test_arrays_early_stopping_and_instance_weights(digits):
     assert max_diff(model.get_weights(), history.model.get_weights()) == 0.0
     assert max_diff(model.get_weights(), before) > 1e-3
     assert history.history["loss"][1] < history.history["loss"][0]
+    # evaluated on this host without the strategy: model.evaluate's figures
+    ours = zoo.train.evaluate_arrays(model, xv, yv, LOSS, ["accuracy"])
+    model.compile(loss=LOSS, metrics=["accuracy"])
+    expected = model.evaluate(xv, yv, verbose=0, return_dict=True)
+    assert ours.keys() == expected.keys()
+    for key in ours:
+        assert ours[key] == pytest.approx(expected[key], rel=1e-5)
 
 
 class Interrupt(keras.callbacks.Callback):
