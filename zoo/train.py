@@ -490,6 +490,11 @@ class _Loop:
                 self.net = _model_in_scope(model, strat, mixed_precision)
             finally:
                 keras.config.set_dtype_policy(previous)
+            if type(self.net).train_step is not keras.Model.train_step:
+                raise ValueError(
+                    f"model {self.net.name!r} ({type(self.net).__name__}) has its own train_step, which fit does "
+                    "not run (fit's step is the supervised loss(y, model(x))); train it with model.fit"
+                )
             self.optimizer = _optimizer_in_scope(optimizer, learning_rate, mixed_precision)
             self.optimizer.build(self.net.trainable_variables)
             self.loss_fn = keras.losses.get(loss) if isinstance(loss, (str, dict)) else loss

@@ -199,6 +199,8 @@ def test_steps_per_epoch_streams_a_repeated_dataset(digits):
         (dict(train_data=(np.zeros((4, 64)), np.zeros(3))), "invalid train_data: x has 4 rows but y has 3"),
         (dict(model="mlp"), "invalid model of type str; expected a keras.Model or a zero-argument callable"),
         (dict(strategy="gpu"), "invalid strategy='gpu'; expected one of"),
+        (dict(model=lambda: zoo.get("perceptron", input_shape=(64,), num_classes=10)),
+         "model 'perceptron' (Perceptron) has its own train_step, which fit does not run"),
     ],
 )
 def test_bad_arguments_are_clear_errors(digits, kwargs, message):
