@@ -251,7 +251,8 @@ class Agent:
         if isinstance(env, str):
             _check_env_id(env)
         self.env_id = _env_id(env)
-        defaults = dict(self.RL_ZOO.get(self.env_id, {})) if use_rl_zoo else {}
+        # rl-zoo's values (n_envs included) apply when dlzoo makes the envs from the id
+        defaults = dict(self.RL_ZOO.get(env, {})) if use_rl_zoo and isinstance(env, str) else {}
         if isinstance(env, gym.vector.VectorEnv):
             make_vec_env(env)  # checks its autoreset mode before anything else
             hyperparams.setdefault("n_envs", env.num_envs)

@@ -5,6 +5,9 @@
     python scripts/bench_agents.py --only PPO --vs-sb3 --repeats 3
     python scripts/bench_agents.py --scale 0.2      # shorter runs (fractions of the reference step counts)
 
+SB3 runs with ``torch.set_num_threads(1)`` (``--torch-threads``): with torch's default
+pool, on a loaded 2-core machine, SB3's PPO took 155 s for 5k steps instead of 9 s.
+
 Prints, per algorithm, the mean evaluation return (10 deterministic episodes) against
 the rl-baselines3-zoo reference, the wall-clock of ``learn`` and, with ``--vs-sb3``, the
 median time ratio dlzoo / SB3 over the repeats. Writes ``report.md`` and ``results.json``
@@ -97,7 +100,14 @@ def main(argv=None):
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the reference step counts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join("runs", "bench_agents"))
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch.set_num_threads for SB3 (default 1: on a busy 2-core machine torch's default "
+                             "thread pool spins and runs ~15x slower)")
     args = parser.parse_args(argv)
+    if args.vs_sb3:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     benches = [b for b in BENCHES if not args.only or b[0] in [o.upper() for o in args.only]]
     if not benches:
         parser.error(f"--only {args.only}: expected some of {[b[0] for b in BENCHES]}")

@@ -187,7 +187,7 @@ def test_truncation_bootstraps_and_termination_does_not():
 
 
 def test_env_forms_accepted():
-    assert agents.PPO(gym.make("CartPole-v1"), n_steps=16, batch_size=16).n_envs == 1
+    assert agents.PPO(gym.make("CartPole-v1")).n_envs == 1  # SB3 defaults: rl-zoo's need 8 envs
     agent = agents.A2C(vec(lambda: gym.make("CartPole-v1"), 3))
     assert agent.n_envs == 3 and agent.env_id == "CartPole-v1"
 
@@ -240,3 +240,18 @@ def test_load_errors(tmp_path):
     path = agents.PPO("CartPole-v1", **SMALL["PPO"]).save(tmp_path / "ppo")
     with pytest.raises(ValueError, match="was saved for (observation|action)_space"):
         agents.load(path, env=gym.make("MountainCarContinuous-v0"))
+
+
+def test_zoo_callbacks_work_unchanged(tmp_path):
+    from zoo.callbacks import Checkpoint, EarlyStopping
+
+    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])
+    checkpoint = Checkpoint(tmp_path / "ckpt", monitor="episode_return", mode="max")
+    stop = EarlyStopping(monitor="episode_return", patience=1)  # restore_best_weights=True
+    agent.learn(256 * 12, callbacks=[checkpoint, stop])
+    assert checkpoint.best == max(v for v in agent.history.history["episode_return"] if np.isfinite(v))
+    assert os.path.isfile(checkpoint.path("last")) and os.path.isfile(checkpoint.path("best"))
+    best = [w.copy() for w in agent.model.get_weights()]
+    fresh = agents.PPO("CartPole-v1", seed=1, **SMALL["PPO"])
+    fresh.model.load_weights(checkpoint.path("best"))
+    assert all(np.array_equal(x, y) for x, y in zip(best, fresh.model.get_weights()))
