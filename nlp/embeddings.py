@@ -546,7 +546,7 @@ class GloVe(_Embeddings):
         weight = np.minimum(1.0, (x.data / self.x_max) ** self.power).astype(np.float32)
         target = np.log(x.data).astype(np.float32)[:, None]
         self.keras_model.compile(optimizer=keras.optimizers.Adagrad(self.learning_rate, initial_accumulator_value=1e-8),
-                                 loss=keras.losses.MeanSquaredError(reduction="sum"), jit_compile=True)
+                                 loss=keras.losses.MeanSquaredError(reduction="sum"))
         fit = self.keras_model.fit([x.row.astype(np.int32), x.col.astype(np.int32)], target, sample_weight=weight,
                                    batch_size=self.batch_size, epochs=epochs, shuffle=True, verbose=int(bool(self.verbose)))
         start = len(self.history)
