@@ -128,6 +128,15 @@ class _Embeddings:
             raise ValueError("no word of sentences is in the vocabulary")
         return np.asarray(ids, np.int32), np.asarray(sent, np.int32)
 
+    def _prepare(self, sentences, epochs):
+        """Check ``train``'s arguments, build the vocabulary if there is none, encode the corpus."""
+        if sentences is None:
+            raise ValueError("train needs sentences=<iterable of strings or token lists>")
+        epochs = self.epochs if epochs is None else epochs
+        _check("epochs", epochs, int, 1)
+        sentences = self.build_vocab(sentences) if not self.words else _tokenized(sentences)
+        return (*self._encode(sentences), epochs)
+
     def _log(self, msg):
         if self.verbose:
             print(f"{type(self).__name__}: {msg}", flush=True)
@@ -299,12 +308,7 @@ class Word2Vec(_Embeddings):
     # -- training -------------------------------------------------------------------------------
     def train(self, sentences=None, epochs=None):
         """Train (building the vocabulary first if there is none). Returns ``self``."""
-        if sentences is None:
-            raise ValueError("train needs sentences=<iterable of strings or token lists>")
-        epochs = self.epochs if epochs is None else epochs
-        _check("epochs", epochs, int, 1)
-        sentences = self.build_vocab(sentences) if not self.words else _tokenized(sentences)
-        ids, sent = self._encode(sentences)
+        ids, sent, epochs = self._prepare(sentences, epochs)
         self._keep = self._keep_probability()
         span = self.alpha - self.min_alpha
         for epoch in range(epochs):
@@ -537,12 +541,8 @@ class GloVe(_Embeddings):
         """Count co-occurrences and fit; ``history`` gets the loss per epoch. Returns ``self``."""
         import keras
 
-        if sentences is None:
-            raise ValueError("train needs sentences=<iterable of strings or token lists>")
-        epochs = self.epochs if epochs is None else epochs
-        _check("epochs", epochs, int, 1)
-        sentences = self.build_vocab(sentences) if not self.words else _tokenized(sentences)
-        self.cooccurrence = x = self.build_cooccurrence(*self._encode(sentences))
+        ids, sent, epochs = self._prepare(sentences, epochs)
+        self.cooccurrence = x = self.build_cooccurrence(ids, sent)
         weight = np.minimum(1.0, (x.data / self.x_max) ** self.power).astype(np.float32)
         target = np.log(x.data).astype(np.float32)[:, None]
         self.keras_model.compile(optimizer=keras.optimizers.Adagrad(self.learning_rate, initial_accumulator_value=1e-8),
