@@ -134,7 +134,9 @@ def build_parser():
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", help="write the trained model to this .keras path")
-    p.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker", "tpu"],
+    from zoo.distribute import KINDS
+
+    p.add_argument("--strategy", choices=list(KINDS),
                    help="train with zoo.train.fit under this tf.distribute strategy (multi_worker reads TF_CONFIG)")
     p.set_defaults(fn=_cmd_train)
 
