@@ -31,6 +31,18 @@ def test_word2vec_skipgram_quality_on_lee_background():
     wordsim = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data", "wordsim353.tsv")
     assert model.wv.evaluate_word_pairs(wordsim)["spearman"] >= 0.2
     assert model.history[-1]["loss"] < model.history[0]["loss"]
+    # our evaluations agree with gensim's on the same vectors
+    from gensim.models import KeyedVectors as GensimVectors
+
+    theirs = GensimVectors(model.wv.vector_size)
+    theirs.add_vectors(model.wv.words, model.wv.vectors)
+    assert model.wv.evaluate_word_pairs(wordsim)["spearman"] == pytest.approx(
+        theirs.evaluate_word_pairs(wordsim)[1].statistic, abs=1e-4)
+    questions = os.path.join(os.path.dirname(wordsim), "questions-words.txt")
+    ours = model.wv.evaluate_analogies(questions)
+    score, sections = theirs.evaluate_word_analogies(questions)
+    assert ours["total"] == len(sections[-1]["correct"]) + len(sections[-1]["incorrect"]) > 0
+    assert ours["accuracy"] == pytest.approx(score, abs=2 / ours["total"])
 
 
 @pytest.mark.parametrize("cls, kwargs", [
