@@ -8,7 +8,7 @@ import zoo
 
 
 def _blobs():
-    return zoo.data.load("blobs", n_samples=300, seed=0)
+    return zoo.data.load("blobs", n_samples=200, seed=0)
 
 
 class _Count(keras.callbacks.Callback):
@@ -25,17 +25,17 @@ def test_grid_search_tries_every_combination_and_resumes(tmp_path):
     space = {"learning_rate": [1e-4, 3e-2], "hidden_units": [(4,), (32, 16)]}
     _Count.runs, _Count.interrupt_at = 0, 3
     with pytest.raises(KeyboardInterrupt):  # stopped in the middle of the third trial
-        zoo.tune("mlp", _blobs(), space=space, method="grid", epochs=4, directory=tmp_path, callbacks=[_Count()])
+        zoo.tune("mlp", _blobs(), space=space, method="grid", epochs=2, directory=tmp_path, callbacks=[_Count()])
     # A rerun in the same project keeps the two finished trials; the interrupted one and the last train.
     _Count.interrupt_at = None
-    result = zoo.tune("mlp", _blobs(), space=space, method="grid", epochs=4, directory=tmp_path,
+    result = zoo.tune("mlp", _blobs(), space=space, method="grid", epochs=2, directory=tmp_path,
                       callbacks=[_Count()])
     assert _Count.runs == 5
     combos = {(row["learning_rate"], row["hidden_units"]) for row in result.table}
     assert combos == {(lr, h) for lr in space["learning_rate"] for h in space["hidden_units"]}
     scores = [row["val_accuracy"] for row in result.table]
     assert scores == sorted(scores, reverse=True) and result.best_score == scores[0]
-    assert result.best_config["learning_rate"] == 3e-2  # 4 epochs at 1e-4 barely move
+    assert result.best_config["learning_rate"] == 3e-2  # 2 epochs at 1e-4 barely move
     assert isinstance(result.best_config["hidden_units"], tuple)
     text = result.format_table()
     assert text.startswith("| trial") and "val_accuracy" in text and text.count("\n") == 5
@@ -57,7 +57,7 @@ def test_random_search_resumes_after_an_interrupted_trial_and_hyperband(tmp_path
     assert _Count.runs == 4  # the finished trial is kept; the interrupted one and the third run
     assert len(rnd.table) == 3 and {row["learning_rate"] for row in rnd.table} == set(space["learning_rate"])
     hb = zoo.tune("logistic_regression", _blobs(), space={"learning_rate": [1e-3, 1e-1]},
-                  method="hyperband", epochs=3, directory=tmp_path, objective="val_loss")
+                  method="hyperband", epochs=2, directory=tmp_path, objective="val_loss")
     assert hb.objective == "val_loss" and hb.table and "epochs" in hb.table[0]
     losses = [row["val_loss"] for row in hb.table]
     assert losses == sorted(losses)
