@@ -14,3 +14,12 @@ from zoo.layers.pooling import (  # noqa: E402,F401
     MinPooling2D,
     MinPooling3D,
 )
+from zoo.layers.sampling import Sampling  # noqa: E402,F401
+from zoo.layers.transformer import (  # noqa: E402,F401
+    CachedMultiHeadAttention,
+    PaddingMask,
+    PositionEmbedding,
+    ReversibleEmbedding,
+    SequencePooling,
+    TransformerBlock,
+)
