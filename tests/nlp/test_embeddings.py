@@ -48,6 +48,7 @@ def test_word2vec_skipgram_quality_on_lee_background():
 @pytest.mark.parametrize("cls, kwargs", [
     (nlp.Word2Vec, dict(sg=False, sample=0.0, batch_size=128)),
     (nlp.FastText, dict(sg=True, bucket=2000, sample=0.0, batch_size=128)),
+    (nlp.Word2Vec, dict(sg=True, sample=0.0, batch_size=128, jit_compile=False)),
     (nlp.GloVe, dict(learning_rate=0.1)),
 ])
 def test_models_learn_topics(cls, kwargs):
