@@ -88,3 +88,14 @@ def test_transfer_from_digits_0_4_beats_scratch_on_10_percent_of_5_9():
     assert out["labelled"] < 70 and out["source"] > 0.9
     assert out["transfer"] > 0.85
     assert out["transfer"] > out["scratch"] + 0.05, out
+
+
+@pytest.mark.parametrize("name, kwargs, expected", [
+    ("resnet18", dict(input_shape=(32, 32, 3)), [f"conv{s}_block{b}" for s in (2, 3, 4, 5) for b in (1, 2)]),
+    ("xception_small", dict(input_shape=(16, 16, 3), filters=(8, 16), stem_filters=8), ["block1", "block2"]),
+])
+def test_blocks_of_other_backbones(name, kwargs, expected):
+    model = transfer.replace_head(zoo.get(name, num_classes=10, **kwargs), 5)
+    assert list(transfer.blocks(model)) == expected
+    trainable = transfer.set_trainable(model, 1)
+    assert trainable and all(n.startswith(expected[-1]) or n == "predictions" for n in trainable)
