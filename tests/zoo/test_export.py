@@ -146,8 +146,11 @@ def test_agent_policy_at_the_edge(algo, tmp_path):
 
     import agents
 
-    agent = getattr(agents, algo)("CartPole-v1", seed=0)
-    agent.learn(3_000 if algo == "PPO" else 2_000)
+    if algo == "PPO":
+        agent = agents.PPO("CartPole-v1", seed=0).learn(3_000)
+    else:  # rl-zoo's DQN starts learning after 1,000 steps: start earlier for a short run
+        agent = agents.DQN("CartPole-v1", seed=0, learning_starts=200, train_freq=32, gradient_steps=32,
+                           exploration_fraction=0.3, target_update_interval=100).learn(2_000)
     policy = agent.policy_model
     env = gym.make("CartPole-v1")
     states, (obs, _) = [], env.reset(seed=1)
@@ -161,10 +164,33 @@ def test_agent_policy_at_the_edge(algo, tmp_path):
     path = export.litert(policy, tmp_path / "policy_int8.tflite", quantize="int8", representative_data=states[::2])
     edge = LiteRTModel(path)
     assert edge.input_dtypes == [np.dtype("int8")]
-    float_actions = np.asarray(policy(states)).argmax(-1)
+    outputs = np.asarray(policy(states))
+    float_actions = outputs.argmax(-1)
     assert 0.2 < float_actions.mean() < 0.8  # a policy that reacts to the state, not a constant
-    assert np.mean(edge.predict(states).argmax(-1) == float_actions) >= 0.95
     assert np.array_equal(float_actions, agent.predict(states)[0])  # policy_model is what the agent acts on
+    same = edge.predict(states).argmax(-1) == float_actions
+    if algo == "PPO":
+        assert np.mean(same) >= 0.95
+    else:
+        # a short-trained DQN has near-ties: Q gaps of 1e-3 on values of ~20. The int8 file cannot
+        # resolve gaps below its output step; wherever the gap exceeds it, the greedy action agrees.
+        gap = np.abs(outputs[:, 0] - outputs[:, 1])
+        resolvable = gap > edge.quantization["outputs"][0][0]
+        assert resolvable.mean() > 0.5 and np.mean(same[resolvable]) >= 0.95
+
+    def episode_return(act, seed):
+        env, total, done = gym.make("CartPole-v1"), 0.0, False
+        obs, _ = env.reset(seed=seed)
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(int(act(obs[None].astype("float32")).argmax(-1)[0]))
+            total, done = total + reward, terminated or truncated
+        return total
+
+    float_return = np.mean([episode_return(lambda o: np.asarray(policy(o)), s) for s in range(3)])
+    int8_return = np.mean([episode_return(edge.predict_batch, s) for s in range(3)])
+    assert int8_return >= 0.9 * float_return  # the int8 policy reaches the float policy's return
+    if algo == "DQN":
+        assert float_return > 50  # (3,000 PPO steps do not reach that yet; 2,000 DQN steps do)
 
 
 def test_cli_export_and_quantize(mlp, tmp_path, capsys, rng):
