@@ -21,6 +21,21 @@ def flat_digits():
     return zoo.data.load("digits", flat=True)
 
 
+@pytest.fixture(scope="module")
+def mlp_weights(flat_digits):
+    """Weights of the default MLP trained 5 epochs on the flat digits (each test builds its own copy)."""
+    keras.utils.set_random_seed(0)
+    model = zoo.get("mlp", compile=True)
+    model.fit(*flat_digits.train, epochs=5, verbose=0)
+    return model.get_weights()
+
+
+def _trained_mlp(weights):
+    model = zoo.get("mlp", compile=True)
+    model.set_weights(weights)
+    return model
+
+
 def _small_cnn():
     return zoo.get("simple_cnn", input_shape=(8, 8, 1), filters=(8, 16), convs_per_block=1)
 
@@ -28,9 +43,8 @@ def _small_cnn():
 # --------------------------------------------------------------------------- PTQ
 
 
-def test_ptq_int8_quantizes_dense_layers_and_keeps_outputs(flat_digits):
-    model = zoo.get("mlp", compile=True)
-    model.fit(*flat_digits.train, epochs=3, verbose=0)
+def test_ptq_int8_quantizes_dense_layers_and_keeps_outputs(flat_digits, mlp_weights):
+    model = _trained_mlp(mlp_weights)
     x = flat_digits.test[0]
     before = model.predict(x, verbose=0)
     assert quantize.ptq(model, mode="int8") is model
@@ -118,10 +132,8 @@ def test_qat_rejects_unsupported_models(digits, tmp_path):
 
 
 @pytest.mark.parametrize("schedule", ["polynomial", "constant"])
-def test_prune_reaches_target_sparsity(flat_digits, schedule):
-    keras.utils.set_random_seed(0)
-    model = zoo.get("mlp", compile=True)
-    model.fit(*flat_digits.train, epochs=5, verbose=0)
+def test_prune_reaches_target_sparsity(flat_digits, mlp_weights, schedule):
+    model = _trained_mlp(mlp_weights)
     dense_accuracy = model.evaluate(*flat_digits.test, verbose=0)[1]
     result = quantize.prune(model, 0.75, schedule, data=flat_digits.train, epochs=2, batch_size=32,
                             learning_rate=1e-3)
