@@ -364,8 +364,8 @@ class Word2Vec(_Embeddings):
                                                tf.reshape(out_ids, [-1])))
             if identity and inputs.shape[1] == 1:
                 in_updates = hidden_err
-            else:  # every row of a word gets the error scaled by 1/rows (the rows were averaged)
-                in_updates = (hidden_err[:, None, None, :] * (mask / tf.maximum(per_word, 1.0)[..., None])[..., None])
+            else:  # every row of every input word gets the whole error, as in fastText and gensim
+                in_updates = hidden_err[:, None, None, :] * mask[..., None]
             w_in.scatter_add(tf.IndexedSlices(tf.reshape(in_updates, [-1, dim]), tf.reshape(rows, [-1])))
             return loss
 
