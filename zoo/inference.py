@@ -261,7 +261,17 @@ def _check_file(cls, path, what):
     return path
 
 
-class LiteRTModel:
+class _Runner:
+    """What every runner shares: ``runner(x)`` is ``runner.predict_batch(x)``; ``predict`` batches."""
+
+    def __call__(self, x):
+        return self.predict_batch(x)
+
+    def predict(self, x, batch_size=32, progress=False):
+        return batch_predict(self, x, batch_size=batch_size, progress=progress)
+
+
+class LiteRTModel(_Runner):
     """Run a LiteRT (``.tflite``) file with float inputs and outputs.
 
     Inputs of an int8/uint8 file are quantized with the file's scale and zero
@@ -382,10 +392,6 @@ class LiteRTModel:
                 outs = [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
         return outs[0] if len(outs) == 1 else outs
 
-    __call__ = predict_batch
-
-    def predict(self, x, batch_size=32, progress=False):
-        return batch_predict(self, x, batch_size=batch_size, progress=progress)
 
     def __repr__(self):
         return f"LiteRTModel({self.path!r}, inputs={self.input_dtypes}, outputs={self.output_dtypes})"
@@ -394,7 +400,7 @@ class LiteRTModel:
 # --------------------------------------------------------------------------- cloud
 
 
-class SavedModelRunner:
+class SavedModelRunner(_Runner):
     """Call a SavedModel's serving signature with arrays (what TensorFlow Serving runs)."""
 
     def __init__(self, path, signature="serving_default"):
@@ -431,13 +437,9 @@ class SavedModelRunner:
         outs = [out[k].numpy() for k in self.output_names]
         return outs[0] if len(outs) == 1 else outs
 
-    __call__ = predict_batch
-
-    def predict(self, x, batch_size=32, progress=False):
-        return batch_predict(self, x, batch_size=batch_size, progress=progress)
 
 
-class KerasRunner:
+class KerasRunner(_Runner):
     """A ``.keras`` file loaded with ``safe_mode=True``, with the runners' interface."""
 
     def __init__(self, path):
@@ -449,10 +451,6 @@ class KerasRunner:
     def predict_batch(self, x):
         return _call(self.model, x)
 
-    __call__ = predict_batch
-
-    def predict(self, x, batch_size=32, progress=False):
-        return batch_predict(self.model, x, batch_size=batch_size, progress=progress)
 
 
 def load(path):
