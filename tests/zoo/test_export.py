@@ -47,6 +47,17 @@ def test_full_int8_litert_types_agreement_and_size(trained_cnn, digits, tmp_path
     kinds = {np.dtype(t["dtype"]) for t in runner.interpreter.get_tensor_details()}
     assert np.dtype("float32") not in kinds and np.dtype("int8") in kinds
 
+    # the runner's float interface is q = round(x / scale) + zero_point in, (q - zero_point) * scale out
+    (s_in, z_in), (s_out, z_out) = runner.quantization["inputs"][0], runner.quantization["outputs"][0]
+    it = runner.interpreter
+    q = np.clip(np.round(x_test[:1] / s_in) + z_in, -128, 127).astype("int8")
+    it.resize_tensor_input(runner.input_details[0]["index"], [1, 8, 8, 1])
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], q)
+    it.invoke()
+    raw = it.get_tensor(it.get_output_details()[0]["index"])
+    np.testing.assert_allclose(runner(x_test[:1]), (raw.astype("float32") - z_out) * s_out, atol=1e-7)
+
     float_pred = trained_cnn.predict(x_test, verbose=0).argmax(-1)
     int8_pred = runner.predict(x_test).argmax(-1)
     assert np.mean(int8_pred == float_pred) >= 0.95
