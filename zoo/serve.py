@@ -153,7 +153,10 @@ def make_server(path, host="127.0.0.1", port=8501, model_name=None, max_requests
     if max_requests is not None and (not isinstance(max_requests, int) or max_requests < 1):
         raise ValueError(f"serve: invalid max_requests={max_requests!r}; expected None or a positive integer")
     runner = load(path)
-    return _Server((host, port), runner, model_name or _model_name(path), os.fspath(path), max_requests, verbose)
+    try:
+        return _Server((host, port), runner, model_name or _model_name(path), os.fspath(path), max_requests, verbose)
+    except OSError as err:  # port in use, no permission, unknown host
+        raise ValueError(f"serve: cannot listen on host={host!r} port={port!r}: {err.strerror or err}") from err
 
 
 def serve(path, host="127.0.0.1", port=8501, model_name=None, max_requests=None, timeout=None, verbose=True, echo=print):

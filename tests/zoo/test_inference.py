@@ -151,3 +151,13 @@ def test_serve_bad_arguments(tmp_path):
         serve.make_server(tmp_path / "missing.tflite", port=0)
     with pytest.raises(ValueError, match="invalid port=70000"):
         serve.make_server(tmp_path / "missing.tflite", port=70000)
+
+
+def test_serve_port_in_use(mlp, tmp_path):
+    path = export.keras_file(mlp, tmp_path / "m.keras")
+    first = serve.make_server(path, port=0)
+    try:
+        with pytest.raises(ValueError, match=f"cannot listen on host='127.0.0.1' port={first.server_address[1]}"):
+            serve.make_server(path, port=first.server_address[1])
+    finally:
+        first.server_close()
