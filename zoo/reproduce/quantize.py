@@ -61,3 +61,26 @@ def int8_accuracy_drop(out_dir):
 def int8_size_ratio(out_dir):
     run = int8_digits_run(out_dir)
     return {"value": run["size_ratio"], **{k: v for k, v in run.items() if k != "size_ratio"}}
+
+
+@entry("qat_int8_litert_accuracy", data="digits", metric="test accuracy of the QAT int8 file", reference=0.95,
+       suites=("full",))
+def qat_int8_accuracy(out_dir):
+    """QAT (TF-MOT) fine-tuning of the trained CNN for 2 epochs, exported to full-int8 LiteRT."""
+    import keras
+    import numpy as np
+
+    import zoo
+    from zoo import quantize
+    from zoo.inference import LiteRTModel
+
+    keras.utils.set_random_seed(0)
+    splits = zoo.data.load("digits")
+    model = zoo.get("simple_cnn", input_shape=(8, 8, 1), filters=(32, 64), compile=True)
+    model.fit(*splits.train, epochs=8, batch_size=16, verbose=0)
+    result = quantize.qat(model, splits.train, epochs=2, batch_size=16, learning_rate=1e-4,
+                          path=os.path.join(out_dir, "quantize", "simple_cnn_digits_qat.tflite"))
+    x_test, y_test = splits.test
+    accuracy = float(np.mean(LiteRTModel(result.path).predict(x_test).argmax(-1) == y_test))
+    return {"value": accuracy, "max_twin_error": result.max_twin_error, "history": result.history,
+            "float_accuracy": float(np.mean(model.predict(x_test, verbose=0).argmax(-1) == y_test))}
