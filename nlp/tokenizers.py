@@ -131,7 +131,8 @@ class Tokenizer:
             raise ValueError(f"invalid max_length={max_length}; expected at least {len(prefix) + len(suffix)} with add_bos/add_eos")
         batch = self._encode_batch(texts, **options)
         room = None if max_length is None else max_length - len(prefix) - len(suffix)
-        batch = [prefix + list(ids[:room] if room is not None else ids) + suffix for ids in batch]
+        if prefix or suffix or room is not None:
+            batch = [prefix + list(ids[:room] if room is not None else ids) + suffix for ids in batch]
         if padding:
             width = max_length if padding == "max_length" else max([len(ids) for ids in batch] + [0])
             out = np.full((len(batch), width), self.pad_id, dtype=np.int32)
