@@ -325,11 +325,14 @@ class KeyedVectors:
                 continue
             token = tokenizer.id_to_token(i)
             word = token.lstrip("\u2581")  # SentencePiece word-start marker
-            for candidate in (token, word, word.lower()):
-                if candidate and self._has_vector(candidate):
-                    matrix[i] = self.get_vector(candidate)
-                    found += 1
-                    break
+            candidates = [c for c in dict.fromkeys((token, word, word.lower())) if c]
+            # a word of the vocabulary first; else (FastText) a vector built from the word's n-grams
+            hit = next((c for c in candidates if c in self.index), None)
+            if hit is None:
+                hit = next((c for c in candidates[::-1] if self._has_vector(c)), None)
+            if hit is not None:
+                matrix[i] = self.get_vector(hit)
+                found += 1
         matrix[tokenizer.pad_id] = 0.0
         return matrix, found
 

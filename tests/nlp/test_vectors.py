@@ -108,3 +108,16 @@ def test_keras_embedding_rows_follow_tokenizer_ids(wv):
     assert wv.to_keras_embedding(tok, trainable=True).trainable
     with pytest.raises(ValueError, match="none of the"):
         wv.to_keras_embedding(nlp.CharTokenizer.train(["xyz"]))
+
+
+def test_keras_embedding_from_fasttext_and_sentencepiece_tokens():
+    ngrams = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    ft = nlp.FastTextVectors(["king", "queen"], np.eye(2, 4, dtype=np.float32), ngrams, min_n=3, max_n=4)
+    tok = nlp.WordTokenizer.train(["king queen kingdom"])
+    matrix, found = ft.embedding_matrix(tok)
+    assert found == 3  # "kingdom" gets its n-gram vector
+    np.testing.assert_allclose(matrix[tok.token_to_id("kingdom")], ft["kingdom"])
+    np.testing.assert_allclose(ft["kingdom"], ngrams[ft.ngram_ids("kingdom")].mean(axis=0))
+    sp = nlp.SentencePieceTokenizer.train(["king queen"] * 20, vocab_size=300, model_type="word", hard_vocab_limit=False)
+    rows, found = ft.embedding_matrix(sp, missing="zeros")
+    np.testing.assert_allclose(rows[sp.token_to_id("\u2581king")], ft["king"])  # the word-start marker is stripped
