@@ -42,10 +42,11 @@ def test_bidirectional_stacked_model_learns_digit_rows():
         model.streaming()
 
 
-def test_lstm_regressor_learns_a_running_sum(rng):
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm"])
+def test_regressor_learns_a_running_sum(cell, rng):
     x = rng.uniform(-1, 1, size=(512, 10, 1)).astype("float32")
     y = x.sum(axis=1)
-    model = zoo.get("lstm", input_shape=(10, 1), task="regression", units=16)
+    model = zoo.get(cell, input_shape=(10, 1), task="regression", units=16)
     model.compile(keras.optimizers.Adam(1e-2), "mse")
     history = model.fit(x, y, epochs=8, batch_size=32, verbose=0).history["loss"]
     assert history[-1] < 0.2 * history[0]
