@@ -26,7 +26,7 @@ from agents.base import (  # noqa: E402
     make,
     make_vec_env,
 )
-from agents.evaluation import evaluate  # noqa: E402
+from agents.evaluation import EvalCallback, evaluate  # noqa: E402
 from agents.a2c import A2C, A2CConfig  # noqa: E402
 from agents.ddpg import DDPG, DDPGConfig  # noqa: E402
 from agents.dqn import DQN, DQNConfig  # noqa: E402
@@ -39,5 +39,5 @@ __all__ = [
     "Agent", "AgentConfig", "OnPolicyAgent", "OffPolicyAgent", "OffPolicyConfig",
     "A2C", "A2CConfig", "DDPG", "DDPGConfig", "DQN", "DQNConfig", "PPO", "PPOConfig",
     "REINFORCE", "REINFORCEConfig", "SAC", "SACConfig", "TD3", "TD3Config",
-    "evaluate", "linear_schedule", "list_agents", "load", "make", "make_vec_env",
+    "EvalCallback", "evaluate", "linear_schedule", "list_agents", "load", "make", "make_vec_env",
 ]

@@ -403,6 +403,7 @@ class Agent:
             self._reset_env()
         start_steps = self.num_timesteps
         target = start_steps + int(total_timesteps)
+        object.__setattr__(self.model, "agent", self)  # for callbacks that need the agent (EvalCallback)
         self.model.stop_training = False
         logs = {}
         cbs.on_train_begin()

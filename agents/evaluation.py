@@ -5,9 +5,10 @@ from __future__ import annotations
 import numbers
 
 import gymnasium as gym
+import keras
 import numpy as np
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "EvalCallback"]
 
 
 def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None,
@@ -58,3 +59,45 @@ def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, 
     if return_episode_rewards:
         return returns, episode_lengths
     return float(np.mean(returns)), float(np.std(returns))
+
+
+class EvalCallback(keras.callbacks.Callback):
+    """Evaluate the greedy policy every ``every`` epochs of ``learn``; keep the best weights.
+
+    Adds ``eval_return`` (and ``eval_return_std``) to the epoch's logs, so callbacks
+    after it (CSVLogger, EarlyStopping, Checkpoint) see it. With ``restore_best=True``
+    the agent ends ``learn`` with the weights of its best evaluation, as
+    rl-baselines3-zoo's ``EvalCallback`` keeps ``best_model``. ``stop_at``: stop
+    ``learn`` once the evaluation return reaches it.
+    """
+
+    def __init__(self, env=None, n_episodes: int = 5, every: int = 1, deterministic: bool = True,
+                 restore_best: bool = True, stop_at: float | None = None, seed: int | None = None):
+        super().__init__()
+        if not isinstance(every, numbers.Integral) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"EvalCallback: invalid every={every!r}; expected a positive integer")
+        if not isinstance(n_episodes, numbers.Integral) or isinstance(n_episodes, bool) or n_episodes < 1:
+            raise ValueError(f"EvalCallback: invalid n_episodes={n_episodes!r}; expected a positive integer")
+        self.env, self.n_episodes, self.every = env, int(n_episodes), int(every)
+        self.deterministic, self.restore_best, self.stop_at, self.seed = deterministic, restore_best, stop_at, seed
+        self.best, self.best_epoch, self.best_weights = -np.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        agent = getattr(self.model, "agent", None)
+        if agent is None:
+            raise ValueError("EvalCallback works in an agent's learn() (its model has no agent)")
+        mean, std = evaluate(agent, self.env, self.n_episodes, self.deterministic, self.seed)
+        if logs is not None:
+            logs["eval_return"], logs["eval_return_std"] = mean, std
+        if mean > self.best:
+            self.best, self.best_epoch = mean, epoch
+            if self.restore_best:
+                self.best_weights = self.model.get_weights()
+        if self.stop_at is not None and mean >= self.stop_at:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)

@@ -255,3 +255,15 @@ def test_zoo_callbacks_work_unchanged(tmp_path):
     fresh = agents.PPO("CartPole-v1", seed=1, **SMALL["PPO"])
     fresh.model.load_weights(checkpoint.path("best"))
     assert all(np.array_equal(x, y) for x, y in zip(best, fresh.model.get_weights()))
+
+
+def test_eval_callback_logs_and_keeps_best_weights():
+    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])
+    best = agents.EvalCallback("CartPole-v1", n_episodes=2, every=2, seed=5)
+    recorder = Recorder()
+    agent.learn(256 * 4, callbacks=[best, recorder])
+    evals = [logs.get("eval_return") for logs in recorder.logs]
+    assert evals[0] is None and evals[2] is None and best.best == max(evals[1], evals[3])
+    assert all(np.array_equal(x, y) for x, y in zip(best.best_weights, agent.model.get_weights()))
+    with pytest.raises(ValueError, match="invalid every=0"):
+        agents.EvalCallback(every=0)
