@@ -19,13 +19,23 @@ from __future__ import annotations
 from zoo.preprocessing import layer_class
 from zoo.weights import BLOCK_RE, block_layers, block_names  # noqa: F401  (the naming convention)
 
-__all__ = ["BLOCK_RE", "block_names", "block_layers", "finish", "image_input"]
+__all__ = ["BLOCK_RE", "block_names", "block_layers", "finish", "finish_from", "image_input"]
 
 layer_class()  # registers zoo>ImagePreprocessing, so .keras files that hold it load
 
 
 def image_input(keras, input_shape):
     return keras.Input(shape=tuple(input_shape), name="input")
+
+
+def finish_from(keras, inputs, x, taps, config, top=None):
+    """:func:`finish` with the head arguments read from ``config``, a builder's ``locals()``.
+
+    ``config`` holds ``name``, ``features``, ``include_top``, ``pooling``,
+    ``num_classes``, ``classifier_activation`` and ``dropout``.
+    """
+    keys = ("name", "features", "include_top", "pooling", "num_classes", "classifier_activation", "dropout")
+    return finish(keras, inputs, x, taps=taps, top=top, **{k: config[k] for k in keys})
 
 
 def finish(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.models._vision import finish, image_input
+from zoo.models._vision import finish_from, image_input
 from zoo.registry import register
 
 _DIGITS32_RECIPE = dict(
@@ -46,10 +46,7 @@ def _simple_cnn(
             x = layers.ReLU(name=f"block{b}_relu{c}")(x)
         x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
         taps[2**b] = x
-    return finish(
-        keras, inputs, x, name="simple_cnn", taps=taps, features=features, include_top=include_top,
-        pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
-    )
+    return finish_from(keras, inputs, x, taps, dict(locals(), name="simple_cnn"))
 
 
 def _lenet5(
@@ -76,11 +73,7 @@ def _lenet5(
         x = layers.Dense(120, activation=activation, name="top_c5")(x)
         return layers.Dense(84, activation=activation, name="top_f6")(x)
 
-    return finish(
-        keras, inputs, x, name="lenet5", taps={2: s2, 4: s4}, features=features, include_top=include_top,
-        pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
-        top=top,
-    )
+    return finish_from(keras, inputs, x, {2: s2, 4: s4}, dict(locals(), name="lenet5"), top=top)
 
 
 @register(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.models._vision import finish, image_input
+from zoo.models._vision import finish_from, image_input
 from zoo.registry import register
 
 
@@ -85,10 +85,7 @@ def _googlenet(
         if aux_logits and include_top and not features and block in ("inception4a", "inception4d"):
             aux.append(_aux_classifier(layers, x, f"aux{len(aux) + 1}", num_classes, classifier_activation))
     taps[stride] = x
-    model = finish(
-        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
-        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
-    )
+    model = finish_from(keras, inputs, x, taps, locals())
     if aux:
         model = keras.Model(inputs, [model.output, *aux], name=name)
     return model
@@ -191,10 +188,7 @@ def _inception_v3(
         bp = conv(avg_pool(x, p), 192, 1, 1, f"{p}_pool_proj")
         x = concat([b1, b3, bd, bp], f"{p}_out")
     taps[32] = x
-    return finish(
-        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
-        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
-    )
+    return finish_from(keras, inputs, x, taps, locals())
 
 
 @register(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.models._vision import finish, image_input
+from zoo.models._vision import finish_from, image_input
 from zoo.registry import register
 
 
@@ -76,10 +76,7 @@ def _mobilenet(
         x = layers.ReLU(6.0, name=f"{p}_pw_relu")(x)
         stride *= s
         taps[stride] = x
-    return finish(
-        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
-        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
-    )
+    return finish_from(keras, inputs, x, taps, locals())
 
 
 # --------------------------------------------------------------------------- v2
@@ -136,10 +133,7 @@ def _mobilenet_v2(
     x = layers.BatchNormalization(**bn, name="top_bn")(x)
     x = layers.ReLU(6.0, name="top_relu")(x)
     taps[stride] = x
-    return finish(
-        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
-        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout,
-    )
+    return finish_from(keras, inputs, x, taps, locals())
 
 
 # --------------------------------------------------------------------------- v3
@@ -243,10 +237,7 @@ def _mobilenet_v3(
         x = layers.Dense(last_point, name="top_fc")(x)
         return _activation(layers, x, not minimalistic, "top_fc")
 
-    return finish(
-        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
-        num_classes=num_classes, classifier_activation=classifier_activation, dropout=dropout, top=top,
-    )
+    return finish_from(keras, inputs, x, taps, locals(), top=top)
 
 
 # --------------------------------------------------------------------------- entries

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.models._vision import finish, image_input
+from zoo.models._vision import finish_from, image_input
 from zoo.registry import register
 
 _WIDTHS = (64, 128, 256, 512, 512)
@@ -60,10 +60,7 @@ def _vgg(
                 x = layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
         return x
 
-    return finish(
-        keras, inputs, x, name=name, taps=taps, features=features, include_top=include_top, pooling=pooling,
-        num_classes=num_classes, classifier_activation=classifier_activation, dropout=0.0, top=top,
-    )
+    return finish_from(keras, inputs, x, taps, dict(locals(), dropout=0.0), top=top)
 
 
 _DEPTHS = {"vgg11": (1, 1, 2, 2, 2), "vgg13": (2, 2, 2, 2, 2), "vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
