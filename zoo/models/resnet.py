@@ -37,7 +37,9 @@ def _resnet(
     if len(depths) != 4 or not all(isinstance(d, int) and d > 0 for d in depths):
         raise ValueError(f"{name}: invalid depths={depths!r}; expected four positive integers")
     layers = keras.layers
-    bn = dict(axis=-1, epsilon=1.001e-5)
+    # keras.applications' batch norm for the bottleneck models; torchvision's momentum (0.1, i.e.
+    # Keras 0.9) for the basic-block ones, whose moving statistics then settle on small datasets.
+    bn = dict(axis=-1, epsilon=1.001e-5, momentum=0.99 if block == "bottleneck" else 0.9)
     inputs = image_input(keras, input_shape)
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, use_bias=conv_bias, name="conv1_conv")(x)
@@ -82,8 +84,8 @@ _RECIPE = dict(
     learning_rate=1e-3,
     loss="sparse_categorical_crossentropy",
     metrics=["accuracy"],
-    epochs=6,
-    batch_size=64,
+    epochs=8,
+    batch_size=32,
 )
 _COMMON = dict(
     family="resnet",
