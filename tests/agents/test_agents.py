@@ -267,3 +267,13 @@ def test_eval_callback_logs_and_keeps_best_weights():
     assert all(np.array_equal(x, y) for x, y in zip(best.best_weights, agent.model.get_weights()))
     with pytest.raises(ValueError, match="invalid every=0"):
         agents.EvalCallback(every=0)
+
+
+def test_ppo_value_clipping_and_obs_normalisation():
+    agent = agents.PPO("Pendulum-v1", seed=0, clip_range_vf=0.2, normalize_obs=True, **SMALL["PPO"])
+    agent.learn(256)
+    assert np.isfinite(agent.history.history["value_loss"][-1])
+    assert agent.normalizer.count.numpy() == 256  # statistics of every observation collected
+    obs = np.array([[1.0, 0.0, 8.0]], np.float32)
+    expected = agent.model.actor(agent.normalizer(obs)).numpy()
+    np.testing.assert_allclose(agent.policy_model(obs).numpy(), expected, rtol=1e-6)  # normalisation inside
