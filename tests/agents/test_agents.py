@@ -37,7 +37,7 @@ def vec(make_env, n):
 
 
 @pytest.mark.parametrize("name,env_id", [(n, "CartPole-v1") for n in DISCRETE]
-                         + [(n, "Pendulum-v1") for n in ["PPO", "SAC", "TD3", "DDPG"]])
+                         + [(n, "Pendulum-v1") for n in CONTINUOUS])
 def test_runs_a_few_hundred_steps(name, env_id):
     agent = agents.make(name, env_id, seed=0, use_rl_zoo=False, **SMALL[name])
     assert agent.learn(300) is agent
