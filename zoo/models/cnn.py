@@ -7,7 +7,8 @@ import keras
 from zoo.models._vision import finish_from, image_input
 from zoo.registry import register
 
-_DIGITS32_RECIPE = dict(
+#: Digits upsampled to 32x32 RGB: the tiny-image recipe of the quick reproduce suite.
+DIGITS32_RECIPE = dict(
     data="digits",
     data_kwargs=dict(image_size=32, channels=3),
     optimizer="adam",
@@ -88,7 +89,7 @@ def _lenet5(
     params=289_642,
     min_input_shape=(8, 8, 1),
     input_range="[0, 1]",
-    recipe=_DIGITS32_RECIPE,
+    recipe=DIGITS32_RECIPE,
     reference=dict(data="digits", metric="accuracy", value=0.95),
     test_config=dict(input_shape=(16, 16, 3), num_classes=3, filters=(8, 16)),
 )
@@ -105,7 +106,7 @@ def simple_cnn():
     params=61_706,
     min_input_shape=(16, 16, 1),
     input_range="[0, 1]",
-    recipe=dict(_DIGITS32_RECIPE, data_kwargs=dict(image_size=32, channels=1), epochs=15, learning_rate=3e-3),
+    recipe=dict(DIGITS32_RECIPE, data_kwargs=dict(image_size=32, channels=1), epochs=15, learning_rate=3e-3),
     reference=dict(data="digits", metric="accuracy", value=0.93),
     test_config=dict(input_shape=(16, 16, 1), num_classes=3),
 )

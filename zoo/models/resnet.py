@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 
 from zoo.models._vision import finish_from, image_input
+from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
 
 _BLOCKS = ("basic", "bottleneck")
@@ -77,16 +78,7 @@ def _resnet(
     return finish_from(keras, inputs, x, taps, locals())
 
 
-_RECIPE = dict(
-    data="digits",
-    data_kwargs=dict(image_size=32, channels=3),
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss="sparse_categorical_crossentropy",
-    metrics=["accuracy"],
-    epochs=8,
-    batch_size=32,
-)
+_RECIPE = dict(DIGITS32_RECIPE, learning_rate=1e-3)
 _COMMON = dict(
     family="resnet",
     task="classification",
