@@ -148,6 +148,11 @@ def main(argv=None):
         lines.append(line)
     table = "\n".join(lines)
     print(table)
+    from benchlib import emit
+
+    emit("agents", [dict(measure=f"{r['algo']} {r['env']} {r['steps']} steps wall-clock", peer="stable-baselines3",
+                         ratio=r["time_ratio"], return_ours=round(r["mean_return"], 1),
+                         return_peer=round(r["sb3_mean_return"], 1)) for r in rows if "time_ratio" in r])
     os.makedirs(args.out, exist_ok=True)
     for fname, text in (("report.md", f"# bench_agents (repeats={args.repeats}, scale={args.scale})\n\n{table}\n"),
                         ("results.json", json.dumps(results, indent=2))):

@@ -157,6 +157,10 @@ def main(argv=None):
     ])
     print()
     print(report)
+    from benchlib import emit
+
+    emit("quantize", [dict(measure=f"{r['model']} batch-1 latency (LiteRT int8)", peer="Keras float",
+                           ratio=1 / r["speedup"], size_ratio=round(r["size_ratio"], 3)) for r in rows])
     _atomic_write(os.path.join(args.out, "results.json"), json.dumps({"environment": env, "rows": rows}, indent=2))
     _atomic_write(os.path.join(args.out, "report.md"), report)
     return 0

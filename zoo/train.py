@@ -114,7 +114,7 @@ def train_recipe(
     if strat is not None:
         start = time.perf_counter()
         history = fit(
-            lambda: zoo.get(name, **kwargs), (x, y), validation_data=(xv, yv), epochs=epochs,
+            lambda: _apply_bn_momentum(zoo.get(name, **kwargs), recipe), (x, y), validation_data=(xv, yv), epochs=epochs,
             batch_size=batch_size, seed=seed, optimizer=recipe.get("optimizer", "adam"),
             learning_rate=recipe.get("learning_rate", 1e-3), loss=recipe.get("loss"),
             metrics=list(recipe.get("metrics", [])), callbacks=list(callbacks), strategy=strat, verbose=verbose,
@@ -122,7 +122,7 @@ def train_recipe(
         model = history.model
         test = evaluate_arrays(model, xt, yt, recipe.get("loss"), recipe.get("metrics", []))
         return TrainResult(model, history, test, time.perf_counter() - start, data)
-    model = zoo.get(name, **kwargs)
+    model = _apply_bn_momentum(zoo.get(name, **kwargs), recipe)
     compile_from_recipe(model, recipe)
 
     start = time.perf_counter()
@@ -132,6 +132,21 @@ def train_recipe(
     )
     test = model.evaluate(xt, yt, verbose=0, return_dict=True)
     return TrainResult(model, history, test, time.perf_counter() - start, data)
+
+
+def _apply_bn_momentum(model, recipe):
+    """Set every BatchNormalization's momentum to the recipe's ``bn_momentum`` (if it has one).
+
+    ImageNet models keep keras.applications' 0.99/0.999, whose moving statistics need
+    thousands of steps to settle; a short recipe on small data trains with 0.9
+    (torchvision's 0.1) without changing the architecture or its weights.
+    """
+    momentum = recipe.get("bn_momentum")
+    if momentum is not None:
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = momentum
+    return model
 
 
 def evaluate_arrays(model, x, y, loss, metrics=(), batch_size: int = 256) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import keras
 
 from zoo.models._vision import finish_from, image_input
+from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
 
 
@@ -199,6 +200,8 @@ def _inception_v3(
     params=7_020_392,
     min_input_shape=(32, 32, 1),
     input_range="[0, 1]",
+    recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9),
+    reference=dict(data="digits", metric="accuracy", value=0.9),
     test_config=dict(input_shape=(32, 32, 3), num_classes=3),
 )
 def googlenet():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import keras
 
 from zoo.models._vision import finish_from, image_input
+from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
 
 
@@ -259,7 +260,9 @@ def mobilenet():
 
 
 @register(builder=_mobilenet_v2, paper="Sandler et al. 2018, MobileNetV2: inverted residuals and linear "
-          "bottlenecks", params=3_538_984, **_COMMON)
+          "bottlenecks", params=3_538_984,
+          recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9, model_kwargs=dict(alpha=0.35)),
+          reference=dict(data="digits", metric="accuracy", value=0.85), **_COMMON)
 def mobilenet_v2():
     """MobileNetV2 (alpha=1.0): inverted residuals, linear bottlenecks; keras.applications.MobileNetV2's architecture."""
     return dict(name="mobilenet_v2")
