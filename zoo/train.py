@@ -576,13 +576,15 @@ class _Loop:
     def _distributed(self, replica_fn, spec, jit_whole):
         import tensorflow as tf
 
-        replica = tf.function(replica_fn, jit_compile=True) if jit_whole else replica_fn
+        # autograph=False: the step has no tensor-dependent Python control flow, and autograph's
+        # cache of converted bound methods broke the XLA path when many models were traced in one process.
+        replica = tf.function(replica_fn, jit_compile=True, autograph=False) if jit_whole else replica_fn
 
         def step(batch):
             self.strategy.run(replica, args=(batch,))
             return self._results_tensors()
 
-        return tf.function(step, input_signature=[spec])
+        return tf.function(step, input_signature=[spec], autograph=False)
 
     def train_function(self, spec):
         import tensorflow as tf
@@ -590,7 +592,7 @@ class _Loop:
         one = self.strategy.num_replicas_in_sync == 1 and not _is_multi_worker(self.strategy)
         self._split_xla = self.jit_compile and not one
         if self._split_xla:
-            self._grads_xla = tf.function(self._grads, jit_compile=True)
+            self._grads_xla = tf.function(self._grads, jit_compile=True, autograph=False)
         return self._distributed(self._replica_train, spec, self.jit_compile and one)
 
     def test_function(self, spec):
