@@ -17,6 +17,7 @@ its networks and its update. Everything else is here:
 
 from __future__ import annotations
 
+import abc
 import collections
 import dataclasses
 import difflib
@@ -226,7 +227,7 @@ def _clip_grads(grads, max_norm):
 # --------------------------------------------------------------------------- the agent
 
 
-class Agent:
+class Agent(abc.ABC):
     """Base of every agent: ``learn``, ``predict``, ``evaluate``, ``save``, ``load``.
 
     Subclasses set ``name``, ``Config`` (a dataclass of hyperparameters),
@@ -292,19 +293,21 @@ class Agent:
 
     # ------------------------------------------------------------------ to implement
 
+    @abc.abstractmethod
     def _build(self):
         """Return ``(networks: dict, name of the policy network, main optimizer)``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _policy_action(self, obs, deterministic):
         """Graph function: raw observations -> actions in buffer format."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _run_epoch(self, total_timesteps, target_timesteps) -> dict:
-        raise NotImplementedError
+        """Collect experience and update for one callback epoch; returns its logs."""
 
+    @abc.abstractmethod
     def _steps_per_epoch(self) -> int:
-        raise NotImplementedError
+        """Environment steps per callback epoch."""
 
     # ------------------------------------------------------------------ spaces and actions
 
@@ -706,7 +709,9 @@ class OnPolicyAgent(Agent):
         return losses
 
     def _update(self, buf, advantages, returns) -> dict:
-        raise NotImplementedError
+        """The algorithm's update on one rollout; returns its losses (agents that keep
+        ``OnPolicyAgent._run_epoch`` define it; REINFORCE replaces the epoch instead)."""
+        raise TypeError(f"{type(self).__name__} uses OnPolicyAgent._run_epoch but defines no _update")
 
 
 # --------------------------------------------------------------------------- off-policy
@@ -734,9 +739,9 @@ class OffPolicyAgent(Agent):
             return self.np_rng.integers(0, self.n_actions, size=self.n_envs)
         return self.np_rng.uniform(-1.0, 1.0, size=(self.n_envs, self.action_dim)).astype(np.float32)
 
+    @abc.abstractmethod
     def _explore(self, obs) -> np.ndarray:
         """Buffer-format exploratory actions after ``learning_starts``."""
-        raise NotImplementedError
 
     def _on_step(self):
         """Called after every vector step (DQN's target network copy)."""
@@ -797,8 +802,9 @@ class OffPolicyAgent(Agent):
         self._since_train = 0
         self._train_fn = self.graph(self._train)
 
+    @abc.abstractmethod
     def _train(self, obs, actions, rewards, next_obs, terminated) -> dict:
-        raise NotImplementedError
+        """The algorithm's update on one sampled batch; returns its losses."""
 
     def _reset_env(self):
         super()._reset_env()
