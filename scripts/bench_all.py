@@ -1,6 +1,6 @@
 """Run every scripts/bench_*.py and write one table of peer ratios.
 
-    python scripts/bench_all.py [--out runs/bench] [--only vision,nlp] [--timeout 1800]
+    python scripts/bench_all.py [--out runs/bench] [--only vision,nlp] [--quick] [--timeout 1800]
 
 Each benchmark records its rows through scripts/benchlib.emit; a benchmark
 that fails or times out is listed with its error and the rest go on.
@@ -17,13 +17,22 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+#: Small settings per benchmark for --quick (a smoke run: the ratios are noisier).
+QUICK_ARGS = {
+    "bench_agents.py": ["--only", "ppo", "--scale", "0.2", "--vs-sb3"],
+    "bench_fit.py": ["--quick"],
+    "bench_nlp.py": ["--quick"],
+    "bench_quantize.py": ["--models", "digits_cnn", "--repeats", "5", "--calibration", "100"],
+    "bench_vision.py": ["--size", "64", "--batch", "8", "--train-batch", "8", "--repeats", "2"],
+}
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=os.path.join("runs", "bench"))
     parser.add_argument("--only", help="comma-separated names, e.g. vision,nlp")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per benchmark")
-    parser.add_argument("extra", nargs="*", help="arguments passed to every benchmark, e.g. -- --quick")
+    parser.add_argument("--quick", action="store_true", help="small settings for every benchmark (smoke run)")
     args = parser.parse_args(argv)
 
     scripts = sorted(p for p in glob.glob(os.path.join(HERE, "bench_*.py")) if not p.endswith("bench_all.py"))
@@ -37,7 +46,8 @@ def main(argv=None):
         with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as record:
             env = dict(os.environ, DLZOO_BENCH_JSON=record.name, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
             try:
-                proc = subprocess.run([sys.executable, script, *args.extra], env=env, timeout=args.timeout)
+                extra = QUICK_ARGS.get(name, []) if args.quick else []
+                proc = subprocess.run([sys.executable, script, *extra], env=env, timeout=args.timeout)
                 if proc.returncode:
                     failures.append((name, f"exit code {proc.returncode}"))
             except subprocess.TimeoutExpired:
