@@ -317,12 +317,9 @@ class LRFinder(keras.callbacks.Callback):
             ax.legend(fontsize="small")
         except ValueError:
             pass
-        fig.tight_layout()
-        tmp = os.fspath(path) + ".tmp.png"
-        fig.savefig(tmp, dpi=80)
-        plt.close(fig)
-        os.replace(tmp, path)
-        return os.fspath(path)
+        from zoo.diagnostics import save_figure
+
+        return save_figure(fig, path)
 
 
 def find_learning_rate(model, x, y=None, batch_size=32, start_lr=1e-6, end_lr=1.0, num_steps=100, **kwargs):

@@ -253,9 +253,16 @@ def plot_history(history, path, title=None, best_epoch=None, max_panels=4):
         ax.legend(fontsize="small")
     if title:
         fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path, dpi=80):
+    """Write a matplotlib figure as a PNG atomically (temporary file, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     tmp = os.fspath(path) + ".tmp.png"
-    fig.savefig(tmp, dpi=80)
+    fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     os.replace(tmp, path)
     return os.fspath(path)
