@@ -44,6 +44,23 @@ def test_as_dataset_batches_full_and_stochastic():
     assert len(list(data.as_dataset(x, y, batch_size=1))) == 10
 
 
+def test_augmented_dataset_gives_new_variants_each_epoch_and_keeps_labels():
+    x = data.load("digits", image_size=16).train[0][:32]
+    y = np.arange(32)
+    augment = data.augmentation(translate=0.12, rotate=0.04, zoom=0.1, seed=3)
+    ds = data.as_dataset(x, y, batch_size=32, shuffle=False, augment=augment)
+    (a, ya), (b, yb) = next(iter(ds)), next(iter(ds))
+    np.testing.assert_array_equal(ya, y)
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert not np.allclose(a, x) and not np.allclose(a, b)  # changed, and differently each pass
+    # Shifts, small turns and zooms keep the ink: the total intensity changes little.
+    assert np.allclose(np.asarray(a).sum(axis=(1, 2, 3)), x.sum(axis=(1, 2, 3)), rtol=0.35)
+    # Inference mode is the identity.
+    np.testing.assert_array_equal(augment(x, training=False), x)
+    assert [layer.__class__.__name__ for layer in augment.layers] == ["RandomTranslation", "RandomRotation",
+                                                                      "RandomZoom"]
+
+
 @pytest.mark.parametrize(
     "call, pattern",
     [
@@ -53,6 +70,9 @@ def test_as_dataset_batches_full_and_stochastic():
         (lambda: data.load("moons", n_samples=3), r"invalid n_samples=3"),
         (lambda: data.load("digits", channels=2), r"invalid channels=2"),
         (lambda: data.as_dataset(np.zeros((4, 1)), batch_size=0), r"invalid batch_size=0"),
+        (lambda: data.as_dataset(np.zeros((4, 1)), augment="flip"), r"invalid augment='flip'; expected a callable"),
+        (lambda: data.augmentation(translate=1.5), r"invalid translate=1.5; expected a fraction in \[0, 1\)"),
+        (lambda: data.augmentation(translate=0), r"changes nothing"),
     ],
 )
 def test_bad_input(call, pattern):
