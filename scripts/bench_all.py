@@ -17,6 +17,11 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+#: Arguments per benchmark in a full run: the ones that need a flag to time their peer get it.
+FULL_ARGS = {
+    "bench_agents.py": ["--vs-sb3"],
+}
+
 #: Small settings per benchmark for --quick (a smoke run: the ratios are noisier).
 QUICK_ARGS = {
     "bench_agents.py": ["--only", "ppo", "--scale", "0.2", "--vs-sb3"],
@@ -46,7 +51,7 @@ def main(argv=None):
         with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as record:
             env = dict(os.environ, DLZOO_BENCH_JSON=record.name, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
             try:
-                extra = QUICK_ARGS.get(name, []) if args.quick else []
+                extra = (QUICK_ARGS if args.quick else FULL_ARGS).get(name, [])
                 proc = subprocess.run([sys.executable, script, *extra], env=env, timeout=args.timeout)
                 if proc.returncode:
                     failures.append((name, f"exit code {proc.returncode}"))
