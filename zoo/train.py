@@ -43,6 +43,24 @@ def make_optimizer(name="adam", learning_rate=1e-3):
     return _OPTIMIZERS[name](learning_rate=learning_rate)
 
 
+SCHEDULES = ("constant", "cosine")
+
+
+def scheduled_learning_rate(learning_rate, schedule="constant", total_steps=None):
+    """``learning_rate`` as given (``"constant"``) or decayed to 0 over ``total_steps`` by a half cosine.
+
+    Cosine decay (Loshchilov & Hutter 2017, without restarts) ends a short run on small
+    steps, so its final weights do not depend on where the last large step landed.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"invalid schedule={schedule!r}; expected one of {list(SCHEDULES)}")
+    if schedule == "constant":
+        return learning_rate
+    if not isinstance(total_steps, int) or total_steps < 1:
+        raise ValueError(f"invalid total_steps={total_steps!r} for schedule='cosine'; expected a positive integer")
+    return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
+
+
 def compile_from_recipe(model, recipe: dict, name: str | None = None, **overrides):
     """Compile ``model`` with the recipe's optimizer, loss and metrics (``overrides`` win)."""
     recipe = {**recipe, **overrides}

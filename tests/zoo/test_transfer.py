@@ -63,6 +63,8 @@ def test_bad_block_names_and_counts_fail_before_training():
         transfer.fine_tune("simple_cnn", "digits", stages=[dict(epoch=1)])
     with pytest.raises(ValueError, match="invalid stages="):
         transfer.fine_tune("simple_cnn", "digits", stages=[])
+    with pytest.raises(ValueError, match=r"invalid stages\[0\] schedule='step'; expected one of \['constant', 'cosine'\]"):
+        transfer.fine_tune("simple_cnn", "digits", stages=[dict(schedule="step")])
 
 
 def test_fine_tune_by_name_loads_weights_of_another_class_count(tmp_path):
@@ -71,8 +73,12 @@ def test_fine_tune_by_name_loads_weights_of_another_class_count(tmp_path):
     pre.save_weights(path)
     result = transfer.fine_tune("simple_cnn", "digits", num_classes=10, weights=path, input_shape=(8, 8, 1),
                                 model_kwargs=dict(filters=SMALL["filters"]),
-                                stages=[dict(unfreeze=0, epochs=1), dict(unfreeze=1, epochs=1, learning_rate=1e-4)])
+                                stages=[dict(unfreeze=0, epochs=1),
+                                        dict(unfreeze=1, epochs=2, learning_rate=1e-4, schedule="cosine")],
+                                augment=zoo.data.augmentation(translate=0.1))
     assert len(result.histories) == 2 and 0 <= result.test["accuracy"] <= 1
+    # The cosine stage decayed its learning rate to 0 over its two epochs.
+    assert float(result.model.optimizer.learning_rate) < 1e-9
     # The frozen stem kept the pretrained weights.
     np.testing.assert_array_equal(result.model.get_layer("block1_conv1").kernel.numpy(),
                                   pre.get_layer("block1_conv1").kernel.numpy())
@@ -81,16 +87,15 @@ def test_fine_tune_by_name_loads_weights_of_another_class_count(tmp_path):
 
 @pytest.mark.slow
 def test_transfer_from_digits_0_4_to_5_9_with_10_percent_of_the_labels():
-    out = transfer.digits_transfer_experiment(
-        "simple_cnn", label_fraction=0.1, pretrain_epochs=20, model_kwargs=dict(filters=(16, 32, 64)),
-        stages=[dict(unfreeze=0, epochs=5, learning_rate=1e-2), dict(unfreeze="all", epochs=15, learning_rate=1e-3)],
-    )
-    assert out["labelled"] < 70 and out["source"] > 0.9
-    assert out["transfer"] > 0.85
-    # Not asserted: that transfer beats scratch. Measured with the default stages on seeds 0-2,
-    # transfer 0.89-0.97 against scratch 0.94-0.99 on the same 59 labels: on 8x8 digits this small
-    # CNN learns 5-9 from scratch as well as from 0-4 features (see README, transfer learning).
-    assert 0.0 <= out["scratch"] <= 1.0
+    out = transfer.digits_transfer_experiment("simple_cnn", model_kwargs=dict(filters=(16, 32, 64)), seed=0)
+    assert out["labelled"] < 70 and out["source"] > 0.95
+    assert len(out["histories"]["stage1"]["loss"]) == 5 and len(out["histories"]["stage2"]["loss"]) == 35
+    assert len(out["histories"]["scratch"]["loss"]) == 40  # the same budget as the transfer stages
+    assert out["transfer"] > 0.93
+    assert 0.85 < out["scratch"] <= 1 and 0.85 < out["scratch_unaugmented"] <= 1
+    # Not asserted: that transfer beats scratch, which the issue asked to show. Over seeds 0-9 the
+    # transfer averaged 0.968, scratch with the same recipe 0.960 (gain 0.008 +- 0.006, 5 wins, 1 tie)
+    # and scratch without augmentation 0.968 (gain 0.000): within the noise (see README).
 
 
 @pytest.mark.parametrize("name, kwargs, expected", [

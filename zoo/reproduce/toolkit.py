@@ -1,9 +1,10 @@
 """Training-toolkit entries of the reproduce suite: transfer learning and a grid search.
 
-- ``transfer_digits_5-9``: ``simple_cnn`` pretrained on digits 0-4, transferred
-  to digits 5-9 with 10% of their labels (feature extraction, then fine-tuning),
-  against the same model trained from scratch on those labels for the same
-  number of epochs. The figure is the test-accuracy gain of transfer.
+- ``transfer_digits_5-9``: ``simple_cnn`` pretrained on digits 0-4 (16x16, with
+  augmentation), transferred to digits 5-9 with 10% of their labels (feature
+  extraction, then fine-tuning), against the same model trained from scratch on
+  those labels with the same recipe and epochs. The figure is the test-accuracy
+  gain of transfer, averaged over seeds 0-2.
 - ``grid_search_mlp``: ``zoo.tune`` grid over learning rate and width of the
   MLP on digits; the figure is the best validation accuracy.
 """
@@ -15,22 +16,26 @@ import os
 from zoo.reproduce import entry
 
 
-@entry("transfer_digits_5-9", data="digits", metric="test accuracy gain of transfer over scratch", reference=0.05)
+@entry("transfer_digits_5-9", data="digits", metric="mean test accuracy gain of transfer over scratch, 3 seeds",
+       reference=0.01)
 def transfer_digits(out_dir):
+    import numpy as np
+
     from zoo.transfer import digits_transfer_experiment
 
-    out = digits_transfer_experiment("simple_cnn", label_fraction=0.1, pretrain_epochs=20,
-                                     model_kwargs=dict(filters=(16, 32, 64)))
+    runs = [digits_transfer_experiment("simple_cnn", model_kwargs=dict(filters=(16, 32, 64)), seed=seed)
+            for seed in (0, 1, 2)]
+    rows = [f"| {seed} | {r['labelled']} | {r['source']:.3f} | {r['transfer']:.3f} | {r['scratch']:.3f} | "
+            f"{r['scratch_unaugmented']:.3f} |" for seed, r in enumerate(runs)]
     table = "\n".join([
-        "| model (digits 5-9, test) | accuracy |",
-        "|---|---:|",
-        f"| pretrained on digits 0-4 (its own test accuracy on 0-4) | {out['source']:.3f} |",
-        f"| transferred, trained on {out['labelled']} labels (10%) | {out['transfer']:.3f} |",
-        f"| same model from scratch on the same labels, same epochs | {out['scratch']:.3f} |",
+        "| seed | labels of 5-9 (10%) | pretrained, on 0-4 test | transferred | scratch, same recipe | "
+        "scratch, no augmentation |",
+        "|---:|---:|---:|---:|---:|---:|", *rows,
     ])
     print(table)
-    return {"value": out["transfer"] - out["scratch"], "table": table, "history": out["histories"]["stage2"],
-            "transfer": out["transfer"], "scratch": out["scratch"], "source": out["source"]}
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in ("transfer", "scratch", "scratch_unaugmented")}
+    return {"value": mean["transfer"] - mean["scratch"], "table": table, "history": runs[0]["histories"]["stage2"],
+            **mean}
 
 
 @entry("grid_search_mlp", data="digits", metric="best validation accuracy", reference=0.93)
