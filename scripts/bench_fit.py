@@ -85,7 +85,7 @@ def run_side(side, config, args):
         if mixed and args.precision == "float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", jit_compile=mixed)
-        model.fit(ds, epochs=epochs, steps_per_epoch=args.steps, callbacks=[timer], verbose=0)
+        model.fit(ds, epochs=epochs, steps_per_epoch=args.steps, callbacks=[timer], shuffle=False, verbose=0)
     seconds = statistics.median(timer.seconds[1:])
     keras.backend.clear_session()
     return args.batch_size * args.steps / seconds
