@@ -91,7 +91,7 @@ def test_transfer_from_digits_0_4_to_5_9_with_10_percent_of_the_labels():
     assert out["labelled"] < 70 and out["source"] > 0.95
     assert len(out["histories"]["stage1"]["loss"]) == 5 and len(out["histories"]["stage2"]["loss"]) == 35
     assert len(out["histories"]["scratch"]["loss"]) == 40  # the same budget as the transfer stages
-    assert out["transfer"] > 0.93
+    assert out["transfer"] > 0.9  # seeds 0-9 gave 0.933-0.989; a margin for run-to-run noise
     assert 0.85 < out["scratch"] <= 1 and 0.85 < out["scratch_unaugmented"] <= 1
     # Not asserted: that transfer beats scratch, which the issue asked to show. Over seeds 0-9 the
     # transfer averaged 0.968, scratch with the same recipe 0.960 (gain 0.008 +- 0.006, 5 wins, 1 tie)
