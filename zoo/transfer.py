@@ -183,6 +183,11 @@ def as_splits(data, data_kwargs=None):
     )
 
 
+def _total_steps(examples, batch_size, epochs):
+    """Optimizer steps of ``epochs`` passes over ``examples`` in batches (the last one may be short)."""
+    return epochs * -(-examples // batch_size)
+
+
 def _check_stages(stages):
     if not isinstance(stages, (list, tuple)) or not stages:
         raise ValueError(f"invalid stages={stages!r}; expected a non-empty list of dicts")
@@ -266,7 +271,7 @@ def fine_tune(
         set_trainable(model, stage["unfreeze"], block_pattern, train_batchnorm)
         stage_batch = stage.get("batch_size", batch_size)
         lr = scheduled_learning_rate(stage["learning_rate"], stage["schedule"],
-                                     stage["epochs"] * -(-len(x) // stage_batch))
+                                     _total_steps(len(x), stage_batch, stage["epochs"]))
         model.compile(optimizer=make_optimizer(stage["optimizer"], lr),
                       loss="sparse_categorical_crossentropy", metrics=list(metrics))
         train = zdata.as_dataset(x, y, batch_size=stage_batch, seed=seed, augment=augment)
@@ -338,8 +343,8 @@ def digits_transfer_experiment(backbone="simple_cnn", label_fraction=0.1, pretra
 
     def trained(model, pair, learning_rate, epochs, batch_size, validation_data=None, aug=augment):
         """Adam with cosine decay over the run, on augmented batches."""
-        steps = epochs * -(-len(pair[1]) // batch_size)
-        model.compile(optimizer=keras.optimizers.Adam(scheduled_learning_rate(learning_rate, "cosine", steps)),
+        lr = scheduled_learning_rate(learning_rate, "cosine", _total_steps(len(pair[1]), batch_size, epochs))
+        model.compile(optimizer=keras.optimizers.Adam(lr),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         train = zdata.as_dataset(*pair, batch_size=batch_size, seed=seed, augment=aug)
         return model.fit(train, validation_data=validation_data, epochs=epochs, shuffle=False, verbose=verbose)
