@@ -1,10 +1,32 @@
 """dlzoo's model zoo: ``zoo.get("resnet50", num_classes=10)``.
 
 A registry of reference architectures and everything shared by models and
-agents: data, training, callbacks, layers, optimizers.
+agents. Every part is reachable as ``zoo.NAME`` after ``import zoo`` and loads
+on first use, so ``import zoo; zoo.list_models()`` imports no TensorFlow:
+
+=================  ==============================================================
+``zoo.registry``   register / get / list_models / info (re-exported here)
+``zoo.models``     one file per model family
+``zoo.layers``     layers Keras lacks (min/Lp pooling, sampling, transformer blocks)
+``zoo.weights``    local weights files and keras.applications' weights
+``zoo.data``       built-in sets, pipelines, augmentation, ``zoo.preprocessing``
+``zoo.training``   ``zoo.train`` (fit, recipes), ``zoo.distribute``, ``zoo.callbacks``,
+                   ``zoo.optimizers``, ``zoo.tune``, ``zoo.transfer``, ``zoo.unsupervised``
+``zoo.deploy``     ``zoo.export``, ``zoo.quantize``, ``zoo.inference``, ``zoo.serve``
+``zoo.insight``    ``zoo.diagnostics``, ``zoo.analysis`` (receptive fields), ``zoo.visualize``
+``zoo.reproduce``  the reference suite
+``zoo.core``       atomic writes, argument checks, naming, plugins, recipes
+=================  ==============================================================
+
+The short names in the right column are the modules' public names: ``zoo.train.fit``,
+``from zoo.export import litert`` and ``import zoo.callbacks`` all work.
 """
 
+import importlib as _importlib
+import importlib.abc as _abc
+import importlib.util as _util
 import os as _os
+import sys as _sys
 
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,42 +40,73 @@ from zoo.registry import (  # noqa: E402
     load_weights,
     register,
 )
-from zoo import data  # noqa: E402,F401
-from zoo import preprocessing, weights  # noqa: E402,F401  (light: keras loads on first use)
-from zoo import export, inference, quantize, serve  # noqa: E402,F401  (light: TF/TF-MOT load lazily)
-from zoo import distribute  # noqa: E402,F401  (light: TF loads when a strategy is made)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ModelInfo",
-    "UnknownModelError",
-    "get",
-    "info",
-    "list_models",
-    "load_weights",
-    "register",
-    "data",
-    "preprocessing",
-    "weights",
-    "export",
-    "inference",
-    "quantize",
-    "serve",
-    "distribute",
-]
+#: Subpackages and modules, imported on first attribute access.
+_SUBMODULES = ("core", "registry", "models", "layers", "weights", "data", "training", "deploy", "insight",
+               "reproduce", "cli")
 
-# Training toolkit: heavy modules (Keras, keras-tuner) load on first use (PEP 562).
-_TOOLKIT_MODULES = ("analysis", "callbacks", "optimizers", "transfer", "tune", "visualize", "train")
-_TOOLKIT_NAMES = {"receptive_field": "analysis", "ReceptiveField": "analysis"}
-__all__ += [*_TOOLKIT_MODULES, *_TOOLKIT_NAMES]
+#: Public module names -> where the module lives (``zoo.train`` is ``zoo.training``).
+_ALIASES = {
+    "train": "zoo.training",
+    "distribute": "zoo.training.distribute",
+    "callbacks": "zoo.training.callbacks",
+    "optimizers": "zoo.training.optimizers",
+    "tune": "zoo.training.tune",  # a callable module: zoo.tune(...) is zoo.tune.tune(...)
+    "transfer": "zoo.training.transfer",
+    "unsupervised": "zoo.training.unsupervised",
+    "export": "zoo.deploy.export",
+    "quantize": "zoo.deploy.quantize",
+    "inference": "zoo.deploy.inference",
+    "serve": "zoo.deploy.serve",
+    "diagnostics": "zoo.insight.diagnostics",
+    "analysis": "zoo.insight.receptive_field",
+    "visualize": "zoo.insight.visualize",
+    "preprocessing": "zoo.data.preprocessing",  # a callable module: zoo.preprocessing("resnet50")
+}
+
+#: Names re-exported from a module.
+_NAMES = {"receptive_field": "zoo.insight.receptive_field", "ReceptiveField": "zoo.insight.receptive_field"}
+
+__all__ = ["ModelInfo", "UnknownModelError", "get", "info", "list_models", "load_weights", "register",
+           *_SUBMODULES, *_ALIASES, *_NAMES]
+
+
+class _AliasLoader(_abc.Loader):
+    """Makes ``import zoo.train`` give the module ``zoo.training`` itself (one module, two names)."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def create_module(self, spec):
+        return _importlib.import_module(self.target)
+
+    def exec_module(self, module):
+        pass  # already executed under its own name
+
+
+class _AliasFinder(_abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        prefix, _, name = fullname.partition(".")
+        if prefix == "zoo" and name in _ALIASES:
+            return _util.spec_from_loader(fullname, _AliasLoader(_ALIASES[name]))
+        return None
+
+
+if not any(isinstance(f, _AliasFinder) for f in _sys.meta_path):
+    _sys.meta_path.append(_AliasFinder())
 
 
 def __getattr__(name):
-    import importlib
-
-    if name in _TOOLKIT_MODULES:
-        return importlib.import_module(f"zoo.{name}")  # zoo.tune is a callable module: zoo.tune(...)
-    if name in _TOOLKIT_NAMES:
-        return getattr(importlib.import_module(f"zoo.{_TOOLKIT_NAMES[name]}"), name)
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"zoo.{name}")
+    if name in _ALIASES:
+        return _importlib.import_module(f"zoo.{name}")
+    if name in _NAMES:
+        return getattr(_importlib.import_module(_NAMES[name]), name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -39,11 +39,11 @@ def _cmd_info(args):
 
 
 def _cmd_train(args):
-    from zoo import distribute as zdist
+    from zoo.training import distribute as zdist
 
     strategy = zdist.strategy(args.strategy) if args.strategy else None  # before TF does anything else
-    from zoo.callbacks import ProgressBar
-    from zoo.train import train_recipe
+    from zoo.training.callbacks import ProgressBar
+    from zoo.training import train_recipe
 
     result = train_recipe(
         args.name, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
@@ -77,7 +77,7 @@ def _calibration(args, model):
 
         return np.load(args.representative, allow_pickle=False)
     if args.data:
-        from zoo.export import builtin_calibration
+        from zoo.deploy.export import builtin_calibration
 
         return builtin_calibration(args.data, model)
     return None
@@ -86,7 +86,7 @@ def _calibration(args, model):
 def _cmd_export(args):
     import keras
 
-    from zoo import export, quantize
+    from zoo.deploy import export, quantize
 
     model = keras.saving.load_model(args.model, safe_mode=True)
     out, mode = args.out, args.quantize
@@ -105,7 +105,7 @@ def _cmd_export(args):
 
 
 def _cmd_serve(args):
-    from zoo.serve import serve
+    from zoo.deploy.serve import serve
 
     serve(args.path, host=args.host, port=args.port, model_name=args.name,
           max_requests=args.max_requests, timeout=args.timeout)
@@ -134,7 +134,7 @@ def build_parser():
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", help="write the trained model to this .keras path")
-    from zoo.distribute import KINDS
+    from zoo.training.distribute import KINDS
 
     p.add_argument("--strategy", choices=list(KINDS),
                    help="train with zoo.train.fit under this tf.distribute strategy (multi_worker reads TF_CONFIG)")

@@ -23,8 +23,12 @@ import inspect
 import logging
 import numbers
 import os
-import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+from zoo.core.checks import fail, is_int
+from zoo.core.naming import HEAD_LAYER_NAMES
+from zoo.core.plugins import load_plugins
 
 log = logging.getLogger("zoo")
 
@@ -38,10 +42,6 @@ __all__ = [
     "load_weights",
     "HEAD_LAYER_NAMES",
 ]
-
-#: Layer names that make up a classification head. A weights file saved with
-#: another class count loads everything but these (timm's head swap).
-HEAD_LAYER_NAMES = ("predictions",)
 
 #: Arguments that ``get`` handles itself rather than passing to a builder.
 _REGISTRY_ARGS = ("weights", "compile")
@@ -151,8 +151,10 @@ def register(
 
 
 def _ensure_models_imported():
-    # Importing the families fills the registry (timm does the same).
+    # Importing the families fills the registry (timm does the same); then the plugins' families.
     import zoo.models  # noqa: F401
+
+    load_plugins("dlzoo.models")
 
 
 def _lookup(name: str) -> ModelInfo:
@@ -191,11 +193,7 @@ def info(name: str) -> dict:
 
 
 def _fail(name, arg, value, accepted):
-    raise ValueError(f"{name}: invalid {arg}={value!r}; expected {accepted}")
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    fail(arg, value, accepted, owner=name)
 
 
 def _validate_common(meta: ModelInfo, args: dict):
@@ -203,12 +201,12 @@ def _validate_common(meta: ModelInfo, args: dict):
     name = meta.name
     if "num_classes" in args:
         n = args["num_classes"]
-        if not _is_int(n) or n < 1:
+        if not is_int(n) or n < 1:
             _fail(name, "num_classes", n, "a positive integer")
     if "input_shape" in args and args["input_shape"] is not None:
         shape = args["input_shape"]
         if not isinstance(shape, (tuple, list)) or not all(
-            s is None or (_is_int(s) and s > 0) for s in shape
+            s is None or (is_int(s) and s > 0) for s in shape
         ):
             _fail(name, "input_shape", shape, "a tuple of positive integers")
         minimum = meta.min_input_shape
@@ -268,13 +266,13 @@ def get(name: str, **overrides: Any):
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
         _fail(name, "weights", weights, "None or a path to a local .weights.h5 or .keras file")
     if weights is not None:
-        _check_weights_path(name, weights)
+        check_weights_path(name, weights)
 
     model = meta.builder(**args)
     if weights is not None:
         load_weights(model, weights, rebuild=lambda: meta.builder(**args))
     if overrides.get("compile"):
-        from zoo.train import compile_from_recipe
+        from zoo.core.recipe import compile_from_recipe
 
         compile_from_recipe(model, meta.recipe or {}, name=name)
     remember_build(model, name, {k: v for k, v in overrides.items() if k not in _REGISTRY_ARGS})
@@ -294,116 +292,14 @@ def remember_build(model, name: str, args: dict):
         pass
 
 
-def _check_weights_path(name, path):
-    path = os.fspath(path)
-    if not (path.endswith(".weights.h5") or path.endswith(".keras")):
-        _fail(name, "weights", path, "a path ending in .weights.h5 or .keras")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{name}: weights file {path!r} does not exist")
-
-
 def load_weights(model, path, rebuild: Callable | None = None, allow_head_mismatch: bool = True):
-    """Load a local weights file into ``model`` all-or-nothing.
+    """Load a local weights file into ``model`` all-or-nothing (see :func:`zoo.weights.load_weights`)."""
+    from zoo.weights.local import load_weights as load
 
-    The file is first read into a twin built by ``rebuild`` (or a clone), so a
-    missing, corrupt or mismatched file raises and leaves ``model`` unchanged.
-    Layers of the classification head (``HEAD_LAYER_NAMES``) whose shapes differ
-    are skipped and logged, which is how a head is swapped for a new class count.
-    Returns the names of the skipped layers.
-    """
-    from keras.src.saving import saving_lib
-
-    path = os.fspath(path)
-    _check_weights_path(model.name, path)
-    twin = rebuild() if rebuild is not None else _clone(model)
-    failed: dict = {}
-    try:
-        _read_weights_into(twin, path, failed, saving_lib)
-    except Exception as err:  # h5py/zipfile raise many types for a bad file
-        raise ValueError(f"could not read weights file {path!r}: {err}") from err
-    extra = _count_arrays(path) - len(twin.weights)
-    if extra > 0:
-        raise ValueError(
-            f"weights file {path!r} does not match model {model.name!r}: it holds {extra} more "
-            f"weight array(s) than the model's {len(twin.weights)} (saved from a larger model?)"
-        )
-    failed_layers = sorted({getattr(obj, "name", str(obj)) for obj, _ in failed.values()})
-    bad = [n for n in failed_layers if not (allow_head_mismatch and n in HEAD_LAYER_NAMES)]
-    if bad:
-        first = next(err for obj, err in failed.values() if getattr(obj, "name", None) == bad[0])
-        raise ValueError(
-            f"weights file {path!r} does not match model {model.name!r}: "
-            f"{len(bad)} layer(s) could not be loaded ({', '.join(bad[:5])}"
-            f"{', ...' if len(bad) > 5 else ''}); first error: {first}"
-        )
-    skipped = set(failed_layers)
-    for layer, twin_layer in zip(model.layers, twin.layers):
-        if layer.name not in skipped:
-            for v, tv in zip(layer.weights, twin_layer.weights):
-                v.assign(tv)
-    if skipped:
-        log.warning("%s: kept freshly initialised head layer(s) %s (shape differs in %s)",
-                    model.name, ", ".join(sorted(skipped)), path)
-    return sorted(skipped)
+    return load(model, path, rebuild=rebuild, allow_head_mismatch=allow_head_mismatch)
 
 
-def _read_weights_into(model, path, failed, saving_lib):
-    """Load ``path`` into ``model`` layer by layer, collecting layers that fail in ``failed``."""
-    import zipfile
+def check_weights_path(name, path):
+    from zoo.weights.local import check_weights_path as check
 
-    import keras
-
-    archive = zipfile.ZipFile(path, "r") if path.endswith(".keras") else None
-    if archive is not None:
-        store = saving_lib.H5IOStore(saving_lib._VARS_FNAME_H5, archive=archive, mode="r")
-    else:
-        store = saving_lib.H5IOStore(path, mode="r")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # mismatches are collected in ``failed`` and reported by us
-            saving_lib._load_state(
-                model,
-                weights_store=store,
-                assets_store=None,
-                inner_path="",
-                skip_mismatch=True,
-                visited_saveables=set(),
-                failed_saveables=set(),
-                error_msgs=failed,
-            )
-    finally:
-        store.close()
-        if archive is not None:
-            archive.close()
-    # Only layers count as mismatches; a model fails whenever one of its layers does.
-    for key, (obj, _) in list(failed.items()):
-        if not isinstance(obj, keras.layers.Layer) or isinstance(obj, keras.Model):
-            del failed[key]
-
-
-def _count_arrays(path) -> int:
-    """Number of model weight arrays in a weights file (optimizer state excluded)."""
-    import io
-    import zipfile
-
-    import h5py
-
-    def count(h5):
-        names = []
-        h5.visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
-        return sum(1 for n in names if "optimizer" not in n.split("/")[0])
-
-    if path.endswith(".keras"):
-        with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
-            return count(h5)
-    with h5py.File(path, "r") as h5:
-        return count(h5)
-
-
-def _clone(model):
-    import keras
-
-    twin = keras.models.clone_model(model)
-    if not twin.built and model.built:
-        twin.build(model.input_shape)
-    return twin
+    check(name, path)

@@ -16,8 +16,8 @@ model's blocks in order; ``zoo.weights.block_layers`` returns the layers of one 
 
 from __future__ import annotations
 
-from zoo.preprocessing import layer_class
-from zoo.weights import BLOCK_RE, block_layers, block_names  # noqa: F401  (the naming convention)
+from zoo.data.preprocessing import layer_class
+from zoo.core.naming import BLOCK_RE, block_layers, block_names  # noqa: F401  (the naming convention)
 
 __all__ = ["BLOCK_RE", "block_names", "block_layers", "finish", "finish_from", "image_input"]
 

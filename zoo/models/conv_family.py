@@ -38,7 +38,7 @@ def moving_shapes(n_samples=600, frames=8, size=16, seed=0, noise=0.05, val_frac
     direction index (``DIRECTIONS``). Shape, size and start are random, so only
     motion tells the classes apart. Returns stratified ``zoo.data.Splits``.
     """
-    from zoo.data import _split
+    from zoo.data.datasets import _split
 
     if not isinstance(n_samples, int) or n_samples < 40:
         raise ValueError(f"moving_shapes: invalid n_samples={n_samples!r}; expected an integer >= 40")

@@ -164,7 +164,7 @@ def environment() -> dict:
 
 def _plot_curves(results, out_dir):
     """A learning-curve PNG for every result that returned its history."""
-    from zoo.diagnostics import plot_history
+    from zoo.insight.diagnostics import plot_history
 
     for r in results:
         history = r.extra.get("history")

@@ -24,7 +24,7 @@ def _train(strategy):
     import keras
 
     import zoo
-    from zoo.train import evaluate_arrays, fit
+    from zoo.training import evaluate_arrays, fit
 
     (x, y), (xv, yv), (xt, yt) = zoo.data.load("digits", flat=True)
 
@@ -77,7 +77,7 @@ def mirrored_matches_one_device(out_dir):
 
 
 def _main(out):
-    from zoo import distribute as zdist
+    from zoo.training import distribute as zdist
 
     zdist.split_cpu(2)
     weights, history, test = _train(zdist.strategy("mirrored"))

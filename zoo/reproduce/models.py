@@ -2,7 +2,7 @@
 
 from zoo import registry
 from zoo.reproduce import entry
-from zoo.train import train_recipe
+from zoo.training import train_recipe
 
 
 def _model_entry(name):

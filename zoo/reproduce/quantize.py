@@ -23,8 +23,8 @@ def int8_digits_run(out_dir, epochs=8, seed=0) -> dict:
     import numpy as np
 
     import zoo
-    from zoo import export
-    from zoo.inference import LiteRTModel
+    from zoo.deploy import export
+    from zoo.deploy.runtimes import LiteRTModel
 
     keras.utils.set_random_seed(seed)
     splits = zoo.data.load("digits", seed=seed)
@@ -79,8 +79,8 @@ def qat_int8_accuracy(out_dir):
     import numpy as np
 
     import zoo
-    from zoo import quantize
-    from zoo.inference import LiteRTModel
+    from zoo.deploy import quantize
+    from zoo.deploy.runtimes import LiteRTModel
 
     keras.utils.set_random_seed(0)
     splits = zoo.data.load("digits")

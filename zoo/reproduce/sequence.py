@@ -23,7 +23,7 @@ import zoo
 from zoo.layers.sampling import CharVocabulary
 from zoo.models.transformer import LM_LOSS
 from zoo.reproduce import entry
-from zoo.train import compile_from_recipe
+from zoo.core.recipe import compile_from_recipe
 
 _CONTEXT = 64
 

@@ -21,7 +21,7 @@ from zoo.reproduce import entry
 def transfer_digits(out_dir):
     import numpy as np
 
-    from zoo.transfer import digits_transfer_experiment
+    from zoo.training.transfer import digits_transfer_experiment
 
     runs = [digits_transfer_experiment("simple_cnn", model_kwargs=dict(filters=(16, 32, 64)), seed=seed)
             for seed in (0, 1, 2)]

@@ -17,7 +17,7 @@ def _digits():
 
 @entry("clustering_autoencoder_kmeans", data="digits", metric="ARI (autoencoder codes)", reference=0.65)
 def clustering(out_dir):
-    from zoo import unsupervised
+    from zoo.training import unsupervised
 
     x, y = _digits()
     rows = {m: unsupervised.cluster(x, 10, method=m, labels=y, code_size=10)
@@ -32,7 +32,7 @@ def clustering(out_dir):
 def anomaly(out_dir):
     from sklearn.metrics import roc_auc_score
 
-    from zoo import unsupervised
+    from zoo.training import unsupervised
 
     x, y = _digits()
     detector = unsupervised.AnomalyDetector(percentile=95, epochs=60).fit(x[y != 9])
@@ -46,7 +46,8 @@ def anomaly(out_dir):
        reference=0.8, mode="min")
 def overfitting(out_dir):
     import zoo
-    from zoo import data, diagnostics
+    from zoo import data
+    from zoo.insight import diagnostics
 
     (x, y), (xv, yv), _ = data.load("digits", flat=True)
     x, y = x[:60], y[:60]

@@ -29,7 +29,7 @@ def keras_applications_weight_transfer(out_dir):
     import numpy as np
 
     import zoo
-    from zoo.weights import from_keras_applications
+    from zoo.weights.keras_applications import from_keras_applications
 
     rng = np.random.default_rng(0)
     worst, per_model = 0.0, {}

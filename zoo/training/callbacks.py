@@ -229,7 +229,7 @@ class HistoryPlot(keras.callbacks.Callback):
             self._draw()
 
     def _draw(self):
-        from zoo.diagnostics import plot_history
+        from zoo.insight.diagnostics import plot_history
 
         directory = os.path.dirname(self.path)
         if directory:
@@ -317,7 +317,7 @@ class LRFinder(keras.callbacks.Callback):
             ax.legend(fontsize="small")
         except ValueError:
             pass
-        from zoo.diagnostics import save_figure
+        from zoo.insight.diagnostics import save_figure
 
         return save_figure(fig, path)
 

@@ -17,40 +17,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 
 import numpy as np
 
-__all__ = ["from_keras_applications", "KERAS_APPLICATIONS", "BLOCK_RE", "block_names", "block_layers"]
+from zoo.core.naming import HEAD
+
+__all__ = ["from_keras_applications", "KERAS_APPLICATIONS"]
 
 log = logging.getLogger("zoo")
-
-# --------------------------------------------------------------------------- blocks
-# Image models name every layer of a backbone block ``<block>_<layer>`` (``conv3_block2_1_conv``,
-# ``block5_conv3``, ``mixed7_1x1_conv``, ``inception4e_concat``); layers before the first block
-# are the stem, layers after the last one the top. Transfer learning freezes and unfreezes by block.
-
-#: A backbone block's name prefix, followed by "_" and the layer's own name.
-BLOCK_RE = re.compile(r"^(conv\d+_block\d+|block\d+|mixed\d+|inception\d[a-z])_")
-
-
-def block_names(model) -> list[str]:
-    """Backbone block prefixes of ``model`` in order from input to output."""
-    seen: dict[str, None] = {}
-    for layer in model.layers:
-        match = BLOCK_RE.match(layer.name)
-        if match:
-            seen.setdefault(match.group(1), None)
-    return list(seen)
-
-
-def block_layers(model, block: str) -> list:
-    """Layers of ``model`` that belong to block ``block`` (a name from :func:`block_names`)."""
-    blocks = block_names(model)
-    if block not in blocks:
-        raise ValueError(f"invalid block={block!r} for model {model.name!r}; expected one of {blocks}")
-    return [layer for layer in model.layers if layer.name.startswith(block + "_")]
-
 
 #: zoo model name -> keras.applications constructor name.
 KERAS_APPLICATIONS = {
@@ -78,7 +52,7 @@ def _arch(model) -> str:
 
 
 def _has_top(model) -> bool:
-    return any(layer.name == "predictions" for layer in model.layers)
+    return any(layer.name == HEAD for layer in model.layers)
 
 
 def _build_from_file(model, path, app_kwargs):
@@ -94,7 +68,7 @@ def _build_from_file(model, path, app_kwargs):
     include_top = _has_top(model)
     kwargs = dict(weights=None, include_top=include_top, input_shape=tuple(model.input_shape[1:]))
     if include_top:
-        kwargs["classes"] = model.get_layer("predictions").units
+        kwargs["classes"] = model.get_layer(HEAD).units
     if arch.startswith("mobilenet_v3"):
         kwargs["include_preprocessing"] = False
     kwargs.update(app_kwargs)

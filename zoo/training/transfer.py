@@ -191,7 +191,7 @@ def _total_steps(examples, batch_size, epochs):
 def _check_stages(stages):
     if not isinstance(stages, (list, tuple)) or not stages:
         raise ValueError(f"invalid stages={stages!r}; expected a non-empty list of dicts")
-    from zoo.train import SCHEDULES
+    from zoo.core.recipe import SCHEDULES
 
     allowed = {"unfreeze", "epochs", "learning_rate", "schedule", "optimizer", "batch_size"}
     out = []
@@ -241,7 +241,7 @@ def fine_tune(
     """
     import zoo
     from zoo import data as zdata
-    from zoo.train import make_optimizer, scheduled_learning_rate
+    from zoo.core.recipe import make_optimizer, scheduled_learning_rate
 
     stages = _check_stages(stages)
     splits = as_splits(data, data_kwargs)
@@ -318,7 +318,7 @@ def digits_transfer_experiment(backbone="simple_cnn", label_fraction=0.1, pretra
 
     import zoo
     from zoo import data as zdata
-    from zoo.train import scheduled_learning_rate
+    from zoo.core.recipe import scheduled_learning_rate
 
     if not 0 < label_fraction <= 1:
         raise ValueError(f"invalid label_fraction={label_fraction!r}; expected a number in (0, 1]")

@@ -127,7 +127,7 @@ def tune(
     """
     import keras_tuner as kt
 
-    from zoo.transfer import as_splits
+    from zoo.training.transfer import as_splits
 
     meta = _check(name, space, method, max_trials, epochs)
     recipe = dict(meta["recipe"] or {})
@@ -161,7 +161,7 @@ def tune(
 
         def build(self, hp):
             import zoo
-            from zoo.train import make_optimizer
+            from zoo.core.recipe import make_optimizer
 
             values = self._values(hp)
             model_args = {**base, **{k: v for k, v in values.items() if k not in _TRAINING_ARGS}}

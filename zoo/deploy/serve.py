@@ -112,7 +112,7 @@ class _Server(ThreadingHTTPServer):
             return self.runner.predict_batch(x)
 
     def metadata(self):
-        from zoo.inference import LiteRTModel
+        from zoo.deploy.runtimes import LiteRTModel
 
         info = {"model_spec": {"name": self.model_name, "version": "1"}, "path": self.model_path,
                 "runner": type(self.runner).__name__}
@@ -146,7 +146,7 @@ def make_server(path, host="127.0.0.1", port=8501, model_name=None, max_requests
     (or :func:`serve`) and stop with ``server.shutdown()``. With ``max_requests``
     the server shuts itself down after answering that many requests.
     """
-    from zoo.inference import load
+    from zoo.deploy.runtimes import load
 
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ValueError(f"serve: invalid port={port!r}; expected an integer in [0, 65535]")

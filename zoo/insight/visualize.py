@@ -61,7 +61,7 @@ def maximize_activation(model, layer, unit, steps=100, learning_rate=0.05, l2=1e
     """
     import tensorflow as tf
 
-    from zoo.optimizers import maximize
+    from zoo.training.optimizers import maximize
 
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"invalid steps={steps!r}; expected a positive integer")
