@@ -65,6 +65,8 @@ class ModelInfo:
     params: int | None = None  # parameter count of the default configuration
     min_input_shape: tuple | None = None
     input_range: str | None = None  # what the model expects, e.g. "[0, 1]" or "[-1, 1]"
+    keras_app: str | None = None  # the keras.applications twin (constructor name), e.g. "ResNet50"
+    block_pattern: str | None = None  # regex whose group 1 names a backbone block (default: core.naming.BLOCK_RE)
     recipe: dict | None = None  # reference training recipe (see zoo.train)
     reference: dict | None = None  # result the recipe reproduces: data, metric, value
     test_config: dict | None = None  # small overrides for the registry-driven tests
@@ -118,6 +120,8 @@ def register(
     params: int | None = None,
     min_input_shape: tuple | None = None,
     input_range: str | None = None,
+    keras_app: str | None = None,
+    block_pattern: str | None = None,
     recipe: dict | None = None,
     reference: dict | None = None,
     test_config: dict | None = None,
@@ -137,6 +141,8 @@ def register(
             params=params,
             min_input_shape=tuple(min_input_shape) if min_input_shape else None,
             input_range=input_range,
+            keras_app=keras_app,
+            block_pattern=block_pattern,
             recipe=recipe,
             reference=reference,
             test_config=test_config,
