@@ -15,6 +15,9 @@ import os
 
 import numpy as np
 
+from zoo.core.checks import check_choice, check_int
+from zoo.core.io import atomic_path
+
 __all__ = ["KeyedVectors", "FastTextVectors", "load_word2vec_format"]
 
 
@@ -30,7 +33,8 @@ class KeyedVectors:
         words = list(words)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(words) != len(vectors):
-            raise ValueError(f"invalid vectors of shape {vectors.shape} for {len(words)} words; expected ({len(words)}, dim)")
+            raise ValueError(f"invalid vectors of shape {vectors.shape} for {len(words)} words; "
+                             f"expected ({len(words)}, dim)")
         if len(set(words)) != len(words):
             raise ValueError("invalid words: duplicates")
         self.words = words
@@ -85,8 +89,7 @@ class KeyedVectors:
         """
         if positive is None and not negative:
             raise ValueError("most_similar needs positive=<word | vector | list> or negative=<list>")
-        if not isinstance(topn, int) or topn < 1:
-            raise ValueError(f"invalid topn={topn!r}; expected a positive integer")
+        check_int("topn", topn, 1)
         positive = [] if positive is None else positive
         if isinstance(positive, (str, np.ndarray)):
             positive = [positive]
@@ -221,9 +224,7 @@ class KeyedVectors:
         bad = [w for w in self.words if not w or any(ch.isspace() for ch in w)]
         if bad:
             raise ValueError(f"cannot save words containing whitespace in the word2vec format: {bad[:5]!r}")
-        tmp = f"{path}.tmp{os.getpid()}"
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             f.write(f"{len(self)} {self.vector_size}\n".encode())
             vectors = self.vectors.astype("<f4")
             for word, vec in zip(self.words, vectors):
@@ -231,11 +232,10 @@ class KeyedVectors:
                     f.write(word.encode("utf-8") + b" " + vec.tobytes() + b"\n")
                 else:
                     f.write((word + " " + " ".join(repr(float(x)) for x in vec) + "\n").encode("utf-8"))
-        os.replace(tmp, path)
         return path
 
     @classmethod
-    def load_word2vec_format(cls, path, binary=None, limit=None) -> "KeyedVectors":
+    def load_word2vec_format(cls, path, binary=None, limit=None) -> KeyedVectors:
         """Read a word2vec text or binary file (``binary=None`` detects which)."""
         if not os.path.isfile(path):
             raise FileNotFoundError(f"vectors file path={path!r} does not exist")
@@ -311,8 +311,7 @@ class KeyedVectors:
         like the vectors) or zeros (``missing="zeros"``); the padding row is zero.
         Returns ``(matrix, found)`` where ``found`` counts tokens with a vector.
         """
-        if missing not in ("random", "zeros"):
-            raise ValueError(f"invalid missing={missing!r}; expected 'random' or 'zeros'")
+        check_choice("missing", missing, ("random", "zeros"))
         size = tokenizer.vocab_size
         rng = np.random.default_rng(seed)
         scale = float(self.vectors.std()) if len(self) else 0.1
@@ -339,7 +338,8 @@ class KeyedVectors:
     def _has_vector(self, word):
         return word in self.index
 
-    def to_keras_embedding(self, tokenizer, trainable=False, missing="random", mask_zero=None, name="pretrained_embedding"):
+    def to_keras_embedding(self, tokenizer, trainable=False, missing="random", mask_zero=None,
+                           name="pretrained_embedding"):
         """A ``keras.layers.Embedding`` initialised with these vectors, rows in the tokenizer's id order.
 
         Transfer learning for text: freeze it (``trainable=False``, the default)
