@@ -42,8 +42,8 @@ def _cmd_train(args):
     from zoo.training import distribute as zdist
 
     strategy = zdist.strategy(args.strategy) if args.strategy else None  # before TF does anything else
-    from zoo.training.callbacks import ProgressBar
     from zoo.training import train_recipe
+    from zoo.training.callbacks import ProgressBar
 
     result = train_recipe(
         args.name, data=args.data, epochs=args.epochs, batch_size=args.batch_size,

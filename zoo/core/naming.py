@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HEAD", "HEAD_LAYER_NAMES", "BLOCK_RE", "block_names", "block_layers"]
+__all__ = ["HEAD", "HEAD_LAYER_NAMES", "BLOCK_RE", "block_regex", "block_names", "block_layers"]
 
 #: Name of the classification layer of every image model.
 HEAD = "predictions"
@@ -27,13 +27,26 @@ HEAD_LAYER_NAMES = (HEAD,)
 BLOCK_RE = re.compile(r"^(conv\d+_block\d+|block\d+|mixed\d+|inception\d[a-z])_")
 
 
+def block_regex(block_pattern=None) -> re.Pattern:
+    """:data:`BLOCK_RE`, or ``block_pattern`` (a regex string or compiled) checked to have a group."""
+    if block_pattern is None:
+        return BLOCK_RE
+    try:
+        pattern = re.compile(block_pattern)
+    except (re.error, TypeError) as err:
+        raise ValueError(f"invalid block_pattern={block_pattern!r}; expected a regex with one group: {err}") from err
+    if pattern.groups < 1:
+        raise ValueError(f"invalid block_pattern={block_pattern!r}; expected a regex whose first group names the block")
+    return pattern
+
+
 def block_names(model, block_pattern=None) -> list[str]:
     """Backbone block prefixes of ``model`` in order from input to output.
 
-    ``block_pattern`` (a compiled regex or a string) replaces :data:`BLOCK_RE`;
-    its first group is the block name.
+    ``block_pattern`` (see :func:`block_regex`) replaces :data:`BLOCK_RE`; its
+    first group is the block name.
     """
-    pattern = BLOCK_RE if block_pattern is None else re.compile(block_pattern)
+    pattern = block_regex(block_pattern)
     seen: dict[str, None] = {}
     for layer in model.layers:
         match = pattern.match(layer.name)

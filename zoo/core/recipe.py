@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import keras
 
-
 __all__ = ["OPTIMIZERS", "make_optimizer", "SCHEDULES", "scheduled_learning_rate", "compile_from_recipe"]
 
 OPTIMIZERS = {

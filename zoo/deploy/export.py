@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 
 import numpy as np
+
+from zoo.core.io import atomic_dir, atomic_path, atomic_write
 
 log = logging.getLogger("zoo")
 
@@ -73,37 +74,6 @@ def _check_path(fn, path, suffix=None):
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     return path
-
-
-def _atomic_bytes(path, payload: bytes):
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _atomic_dir(path, write):
-    """Run ``write(tmp_dir)`` then move ``tmp_dir`` to ``path`` (replacing it)."""
-    parent = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
-    try:
-        write(tmp)
-        if os.path.isdir(path):
-            old = tempfile.mkdtemp(prefix=".old-", dir=parent)
-            os.rmdir(old)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def input_specs(model, input_shape=None, batch_size=None, fn="export"):
@@ -171,14 +141,8 @@ def keras_file(model, path):
     """Save the whole model to a ``.keras`` file atomically; returns the path."""
     _check_model(model, "keras_file")
     path = _check_path("keras_file", path, ".keras")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
@@ -197,7 +161,8 @@ def saved_model(model, path, input_shape=None, batch_size=None):
     if os.path.isfile(path):
         raise ValueError(f"saved_model: invalid path={path!r}; it is a file, expected a folder")
     specs = input_specs(model, input_shape, batch_size, fn="saved_model")
-    _atomic_dir(path, lambda tmp: _write_serving_savedmodel(model, tmp, specs))
+    with atomic_dir(path) as tmp:
+        _write_serving_savedmodel(model, tmp, specs)
     return path
 
 
@@ -368,5 +333,5 @@ def litert(
         _write_serving_savedmodel(model, tmp, specs)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
         payload = _convert(converter, quantize, calibration, name=_model_name(model), batch=batch_size or 1)
-    _atomic_bytes(path, payload)
+    atomic_write(path, payload)
     return path

@@ -18,6 +18,8 @@ import warnings
 import keras
 import numpy as np
 
+from zoo.core.io import atomic_path
+
 __all__ = [
     "GradientCheckReport",
     "gradient_check",
@@ -261,10 +263,11 @@ def save_figure(fig, path, dpi=80):
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    tmp = os.fspath(path) + ".tmp.png"
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=dpi)
+    finally:
+        plt.close(fig)
     return os.fspath(path)
 
 

@@ -15,6 +15,8 @@ import os
 import keras
 import numpy as np
 
+from zoo.core.io import atomic_path
+
 __all__ = ["ActivationMaximization", "maximize_activation", "save_image"]
 
 
@@ -104,7 +106,6 @@ def save_image(image, path):
         image = image[..., 0]
     span = float(image.max() - image.min()) or 1.0
     image = (image - image.min()) / span
-    tmp = os.fspath(path) + ".tmp.png"
-    plt.imsave(tmp, image, cmap="gray" if image.ndim == 2 else None)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".png") as tmp:
+        plt.imsave(tmp, image, cmap="gray" if image.ndim == 2 else None)
     return os.fspath(path)

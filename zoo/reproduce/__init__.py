@@ -15,11 +15,13 @@ import fnmatch
 import importlib
 import json
 import os
-import platform
 import pkgutil
+import platform
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
+
+from zoo.core.io import atomic_write
 
 __all__ = ["Entry", "Result", "entry", "list_entries", "run_suite", "format_table"]
 
@@ -139,10 +141,10 @@ def format_table(results) -> str:
 
 
 def environment() -> dict:
+    from importlib import metadata
+
     import keras
     import tensorflow as tf
-
-    from importlib import metadata
 
     versions = {}
     for package in ("gymnasium", "sentencepiece", "keras-tuner", "ai-edge-litert",
@@ -181,7 +183,7 @@ def write_report(results, out_dir, suite):
     _plot_curves(results, out_dir)
     env = environment()
     payload = {"suite": suite, "environment": env, "results": [dataclasses.asdict(r) for r in results]}
-    _atomic_write(os.path.join(out_dir, "results.json"), json.dumps(payload, indent=2, default=str))
+    atomic_write(os.path.join(out_dir, "results.json"), json.dumps(payload, indent=2, default=str))
     failed = [r for r in results if r.status != "pass"]
     lines = [f"# dlzoo reproduce suite: {suite}", "", format_table(results), ""]
     if failed:
@@ -196,11 +198,5 @@ def write_report(results, out_dir, suite):
     if images:
         lines += ["## Figures", ""] + [f"![{n}]({os.path.relpath(p, out_dir)})" for n, p in images] + [""]
     lines += ["## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()]
-    _atomic_write(os.path.join(out_dir, "report.md"), "\n".join(lines) + "\n")
+    atomic_write(os.path.join(out_dir, "report.md"), "\n".join(lines) + "\n")
 
-
-def _atomic_write(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

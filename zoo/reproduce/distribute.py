@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 
+from zoo.core.io import atomic_path
 from zoo.reproduce import entry
 
 _EPOCHS, _BATCH = 5, 64
@@ -42,9 +43,8 @@ def _train(strategy):
 def _save_npz(path, weights):
     import numpy as np
 
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, *weights)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, *weights)
 
 
 def _load_npz(path):

@@ -20,10 +20,11 @@ import keras
 import numpy as np
 
 import zoo
+from zoo.core.io import atomic_path
+from zoo.core.recipe import compile_from_recipe
 from zoo.layers.sampling import CharVocabulary
 from zoo.models.transformer import LM_LOSS
 from zoo.reproduce import entry
-from zoo.core.recipe import compile_from_recipe
 
 _CONTEXT = 64
 
@@ -123,9 +124,8 @@ def save_grid(images, path, columns=10):
         r, c = divmod(i, columns)
         grid[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = img
     grid = np.kron(grid, np.ones((8, 8)))  # 8x8 digits are too small to see otherwise
-    tmp = path + ".tmp.png"
-    plt.imsave(tmp, grid, cmap="gray_r", vmin=0, vmax=1)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".png") as tmp:
+        plt.imsave(tmp, grid, cmap="gray_r", vmin=0, vmax=1)
     return path
 
 

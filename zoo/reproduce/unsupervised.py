@@ -3,7 +3,6 @@
 import os
 
 import keras
-import numpy as np
 
 from zoo.reproduce import entry
 

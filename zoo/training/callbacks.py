@@ -26,6 +26,8 @@ import os
 import keras
 import numpy as np
 
+from zoo.core.io import atomic_json, atomic_path
+
 __all__ = ["ProgressBar", "Checkpoint", "EarlyStopping", "HistoryPlot", "LRFinder", "find_learning_rate"]
 
 _MAXIMISED = ("acc", "auc", "return", "reward", "score", "precision", "recall", "f1")
@@ -37,13 +39,6 @@ def _resolve_mode(monitor, mode):
     if mode == "auto":
         return "max" if any(k in monitor for k in _MAXIMISED) and "loss" not in monitor else "min"
     return mode
-
-
-def _atomic_json(path, payload):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -121,13 +116,11 @@ class Checkpoint(keras.callbacks.Callback):
             self.best, self.best_epoch = state.get("best"), state.get("best_epoch")
 
     def _write(self, which):
-        final = self.path(which)
-        tmp = os.path.join(self.directory, f".{which}.tmp{self.suffix}")
-        if self.save_model:
-            self.model.save(tmp)
-        else:
-            self.model.save_weights(tmp)
-        os.replace(tmp, final)
+        with atomic_path(self.path(which), suffix=self.suffix) as tmp:
+            if self.save_model:
+                self.model.save(tmp)
+            else:
+                self.model.save_weights(tmp)
 
     def _improved(self, value):
         if self.best is None:
@@ -148,7 +141,7 @@ class Checkpoint(keras.callbacks.Callback):
                           "saving only the last checkpoint", stacklevel=2)
         if self.save_last and (epoch + 1) % self.every == 0:
             self._write("last")
-        _atomic_json(os.path.join(self.directory, "state.json"), {
+        atomic_json(os.path.join(self.directory, "state.json"), {
             "epoch": epoch, "monitor": self.monitor, "mode": self.mode, "best": self.best,
             "best_epoch": self.best_epoch,
             "last": self.path("last") if self.save_last and (epoch + 1) % self.every == 0 else None,

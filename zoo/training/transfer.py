@@ -17,17 +17,19 @@ pretrained statistics (a small fine-tuning batch would otherwise wreck them),
 unless ``train_batchnorm=True``.
 
 Blocks are found by layer-name prefix, following the zoo's image-model naming
-(``conv3_block2_*``, ``block5_*``, ``mixed7_*``: ``zoo.models._vision.BLOCK_RE``);
+(``conv3_block2_*``, ``block5_*``, ``mixed7_*``: ``zoo.core.naming.BLOCK_RE``);
 ``block_pattern=`` gives another regex whose first group names the block.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import keras
 import numpy as np
+
+from zoo.core.checks import check_int
+from zoo.core.naming import HEAD, block_regex
 
 __all__ = ["TransferResult", "fine_tune", "as_splits", "blocks", "set_trainable", "replace_head", "digits_transfer_experiment"]
 
@@ -47,27 +49,13 @@ class TransferResult:
     stages: list
 
 
-def _pattern(block_pattern):
-    if block_pattern is None:
-        from zoo.models._vision import BLOCK_RE
-
-        return BLOCK_RE
-    try:
-        pattern = re.compile(block_pattern)
-    except (re.error, TypeError) as err:
-        raise ValueError(f"invalid block_pattern={block_pattern!r}; expected a regex with one group: {err}") from err
-    if pattern.groups < 1:
-        raise ValueError(f"invalid block_pattern={block_pattern!r}; expected a regex whose first group names the block")
-    return pattern
-
-
 def blocks(model, block_pattern=None) -> dict:
     """The blocks of ``model`` in order, input to output: ``{block name: [layers]}``.
 
     A layer whose name matches no block belongs to the block before it (layers
     before the first block are the stem and belong to none).
     """
-    pattern = _pattern(block_pattern)
+    pattern = block_regex(block_pattern)
     out: dict = {}
     current = None
     for layer in model.layers:
@@ -82,7 +70,7 @@ def blocks(model, block_pattern=None) -> dict:
 def _head_input(model):
     """The tensor feeding the classification head, or the model's output if it has none."""
     try:
-        head = model.get_layer("predictions")
+        head = model.get_layer(HEAD)
     except ValueError:
         head = None
     if head is not None:
@@ -101,15 +89,14 @@ def replace_head(model, num_classes, dropout=0.0, classifier_activation="softmax
     A model without ``predictions`` keeps all its layers and gets the head on its
     output (a feature map is pooled first).
     """
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"invalid num_classes={num_classes!r}; expected a positive integer")
+    check_int("num_classes", num_classes, minimum=1)
     x = _head_input(model)
     if len(x.shape) > 2:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool_new")(x) if len(x.shape) == 4 else \
             keras.layers.Flatten(name="flatten_new")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    out = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+    out = keras.layers.Dense(num_classes, activation=classifier_activation, name=HEAD)(x)
     return keras.Model(model.inputs, out, name=f"{model.name}_transfer")
 
 
@@ -122,7 +109,7 @@ def set_trainable(model, unfreeze, block_pattern=None, train_batchnorm=False) ->
     found = blocks(model, block_pattern)
     names = list(found)
     model.trainable = True
-    head = {"predictions", "head_dropout", "avg_pool_new", "flatten_new"}
+    head = {HEAD, "head_dropout", "avg_pool_new", "flatten_new"}
     if unfreeze == "all":
         chosen = set(model.layers)
     elif unfreeze == "head" or (isinstance(unfreeze, int) and not isinstance(unfreeze, bool) and unfreeze == 0):
@@ -131,7 +118,7 @@ def set_trainable(model, unfreeze, block_pattern=None, train_batchnorm=False) ->
         if not names:
             raise ValueError(
                 f"invalid unfreeze={unfreeze}: backbone {model.name!r} has no block named like "
-                f"{_pattern(block_pattern).pattern!r} (its layers: {[l.name for l in model.layers][:8]}...); "
+                f"{block_regex(block_pattern).pattern!r} (its layers: {[l.name for l in model.layers][:8]}...); "
                 "pass block_pattern= or unfreeze='all'"
             )
         if unfreeze > len(names):
