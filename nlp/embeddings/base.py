@@ -96,6 +96,10 @@ class Embeddings:
         sentences = self.build_vocab(sentences) if not self.words else _tokenized(sentences)
         return (*self._encode(sentences), int(epochs))
 
+    def _require_trained(self):
+        if not self.words:
+            raise ValueError(f"{type(self).__name__} is not trained yet: pass sentences or call train()")
+
     def _log(self, msg):
         if self.verbose:
             print(f"{type(self).__name__}: {msg}", flush=True)

@@ -46,8 +46,7 @@ class FastText(Word2Vec):
 
     @property
     def wv(self) -> FastTextVectors:
-        if not self.words:
-            raise ValueError("FastText is not trained yet: pass sentences or call train()")
+        self._require_trained()
         w_in = self.input_weights
         table = self._sub.numpy()[:-1]
         mask = table < len(w_in)

@@ -71,8 +71,7 @@ class GloVe(Embeddings):
 
     @property
     def wv(self) -> KeyedVectors:
-        if not self.words:
-            raise ValueError("GloVe is not trained yet: pass sentences or call train()")
+        self._require_trained()
         return KeyedVectors(self.words, self.word_weights + self.context_weights)
 
     def build_cooccurrence(self, ids, sent):

@@ -98,8 +98,7 @@ class Word2Vec(Embeddings):
 
     @property
     def wv(self) -> KeyedVectors:
-        if not self.words:
-            raise ValueError(f"{type(self).__name__} is not trained yet: pass sentences or call train()")
+        self._require_trained()
         return KeyedVectors(self.words, self.input_weights)
 
     # -- pairs ----------------------------------------------------------------------------------

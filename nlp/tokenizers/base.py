@@ -68,6 +68,12 @@ class Tokenizer:
     def __len__(self):
         return self.vocab_size
 
+    def _check_id(self, i) -> int:
+        """``i`` as an ``int``, if it is an id of this vocabulary."""
+        if not 0 <= int(i) < self.vocab_size:
+            raise ValueError(f"invalid id={i!r}; expected 0 <= id < vocab_size={self.vocab_size}")
+        return int(i)
+
     # -- encoding ------------------------------------------------------------------------------
     def encode(self, text, *, add_bos=False, add_eos=False, max_length=None, padding=False, **options):
         """Token ids of a string (``list[int]``) or of a list of strings.
@@ -228,9 +234,7 @@ class _VocabTokenizer(Tokenizer):
         return list(self._tokens)
 
     def id_to_token(self, i: int) -> str:
-        if not 0 <= int(i) < len(self._tokens):
-            raise ValueError(f"invalid id={i!r}; expected 0 <= id < vocab_size={self.vocab_size}")
-        return self._tokens[int(i)]
+        return self._tokens[self._check_id(i)]
 
     def token_to_id(self, token: str) -> int:
         """The id of ``token``, or ``unk_id`` when it is not in the vocabulary."""

@@ -171,9 +171,7 @@ class SentencePieceTokenizer(Tokenizer):
         return self._sp.get_piece_size()
 
     def id_to_token(self, i: int) -> str:
-        if not 0 <= int(i) < self.vocab_size:
-            raise ValueError(f"invalid id={i!r}; expected 0 <= id < vocab_size={self.vocab_size}")
-        return self._sp.id_to_piece(int(i))
+        return self._sp.id_to_piece(self._check_id(i))
 
     def token_to_id(self, token: str) -> int:
         """The id of the piece ``token`` (``unk_id`` when it is not a piece)."""

@@ -105,7 +105,7 @@ def test_bad_input_is_refused(cls):
     with pytest.raises(TypeError, match="single str"):
         cls("a whole string", vector_size=4)
     with pytest.raises(ValueError, match="not trained yet"):
-        cls(vector_size=4).wv
+        _ = cls(vector_size=4).wv
 
 
 def test_word2vec_specific_arguments():

@@ -1,5 +1,3 @@
-import io
-
 import keras
 import numpy as np
 import pytest
@@ -159,7 +157,8 @@ def test_subword_sampling_varies_segmentation_but_not_text(sentences):
 
 def test_vocabulary_larger_than_the_corpus_allows_is_explained():
     texts = ["a tiny corpus with few words"] * 3
-    with pytest.raises(ValueError, match=r"vocab_size=5000: this corpus supports at most \d+ pieces.*hard_vocab_limit=False"):
+    too_many = r"vocab_size=5000: this corpus supports at most \d+ pieces.*hard_vocab_limit=False"
+    with pytest.raises(ValueError, match=too_many):
         nlp.SentencePieceTokenizer.train(texts, vocab_size=5000, model_type="unigram")
     soft = nlp.SentencePieceTokenizer.train(texts, vocab_size=5000, model_type="unigram", hard_vocab_limit=False)
     assert soft.vocab_size < 5000
@@ -208,7 +207,8 @@ def test_keras_layer_in_a_model_saves_and_loads(chars, tmp_path):
     model = keras.Model(inputs, ids)
     texts = tf.constant(["hello", "hi there, long text"])
     out = model(texts).numpy()
-    np.testing.assert_array_equal(out, chars.encode(["hello", "hi there, long text"], max_length=8, padding="max_length"))
+    expected = chars.encode(["hello", "hi there, long text"], max_length=8, padding="max_length")
+    np.testing.assert_array_equal(out, expected)
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_array_equal(loaded(texts).numpy(), out)

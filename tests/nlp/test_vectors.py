@@ -48,7 +48,8 @@ def test_evaluate_word_pairs_and_analogies(wv, tmp_path):
     assert result["pairs"] == 4 and result["oov_ratio"] == pytest.approx(0.2)
     assert result["spearman"] > 0.5
     questions = tmp_path / "q.txt"
-    questions.write_text(": gender\nman king woman queen\nwoman queen man king\n: fruit\nman woman apple king\nman x y z\n")
+    questions.write_text(": gender\nman king woman queen\nwoman queen man king\n"
+                         ": fruit\nman woman apple king\nman x y z\n")
     out = wv.evaluate_analogies(str(questions))
     assert out["total"] == 3 and out["skipped"] == 1 and out["correct"] == 2
     assert out["sections"] == {"gender": 1.0, "fruit": 0.0}
@@ -118,6 +119,7 @@ def test_keras_embedding_from_fasttext_and_sentencepiece_tokens():
     assert found == 3  # "kingdom" gets its n-gram vector
     np.testing.assert_allclose(matrix[tok.token_to_id("kingdom")], ft["kingdom"])
     np.testing.assert_allclose(ft["kingdom"], ngrams[ft.ngram_ids("kingdom")].mean(axis=0))
-    sp = nlp.SentencePieceTokenizer.train(["king queen"] * 20, vocab_size=300, model_type="word", hard_vocab_limit=False)
+    sp = nlp.SentencePieceTokenizer.train(["king queen"] * 20, vocab_size=300, model_type="word",
+                                          hard_vocab_limit=False)
     rows, found = ft.embedding_matrix(sp, missing="zeros")
     np.testing.assert_allclose(rows[sp.token_to_id("\u2581king")], ft["king"])  # the word-start marker is stripped
