@@ -49,8 +49,8 @@ def run_ours(name, env_id, steps, seed):
 
 def sb3_kwargs(name, config):
     """stable-baselines3 arguments equal to a dlzoo agent's configuration."""
-    from stable_baselines3.common.noise import NormalActionNoise
     import numpy as np
+    from stable_baselines3.common.noise import NormalActionNoise
 
     c = config
     lr = (lambda p, lr=c.learning_rate: p * lr) if c.lr_schedule == "linear" else c.learning_rate

@@ -110,7 +110,8 @@ def table(rows):
             "Keras ms", "LiteRT f32 ms", "LiteRT int8 ms", "speedup"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        acc = lambda k, f="{:.4f}": f.format(r[k]) if k in r else "-"  # noqa: E731
+        def acc(k, f="{:.4f}", r=r):
+            return f.format(r[k]) if k in r else "-"
         lines.append("| " + " | ".join([
             r["model"], f"{r['params']:,}", f"{r['float_mb']:.2f}", f"{r['int8_mb']:.2f}", f"{r['size_ratio']:.3f}",
             acc("float_accuracy"), acc("int8_accuracy"), acc("accuracy_drop_points", "{:.2f}"),

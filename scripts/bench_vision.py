@@ -34,9 +34,9 @@ def main(argv=None):
 
     import keras
     import numpy as np
+    from benchlib import alternate, emit, median_ratio
 
     import zoo
-    from benchlib import alternate, emit, median_ratio
     from zoo.weights import from_keras_applications
 
     keras.utils.set_random_seed(0)
@@ -57,8 +57,8 @@ def main(argv=None):
                       repeats=args.repeats)
     train = alternate({"zoo": lambda: ours.train_on_batch(x_tr, y_tr), "keras": lambda: peer.train_on_batch(x_tr, y_tr)},
                       repeats=args.repeats)
-    for measure, times, batch in ((f"inference batch {args.batch}", infer, args.batch),
-                                  (f"training step batch {args.train_batch}", train, args.train_batch)):
+    for measure, times, _batch in ((f"inference batch {args.batch}", infer, args.batch),
+                                   (f"training step batch {args.train_batch}", train, args.train_batch)):
         rows.append(dict(
             measure=f"{measure}, {args.size}x{args.size}", peer="keras.applications.ResNet50",
             ratio=median_ratio(times["zoo"], times["keras"]),

@@ -12,7 +12,7 @@ import json
 import os
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def alternate(candidates: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1) -> dict[str, list]:

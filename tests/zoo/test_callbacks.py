@@ -1,6 +1,5 @@
 """Shared callbacks in model.fit and an agent-style loop; batch, stochastic and mini-batch GD."""
 
-import json
 import os
 
 import keras

@@ -49,7 +49,7 @@ def test_augmented_dataset_gives_new_variants_each_epoch_and_keeps_labels():
     y = np.arange(32)
     augment = data.augmentation(translate=0.12, rotate=0.04, zoom=0.1, seed=3)
     ds = data.as_dataset(x, y, batch_size=32, shuffle=False, augment=augment)
-    (a, ya), (b, yb) = next(iter(ds)), next(iter(ds))
+    (a, ya), (b, _) = next(iter(ds)), next(iter(ds))
     np.testing.assert_array_equal(ya, y)
     assert a.shape == x.shape and a.dtype == x.dtype
     assert not np.allclose(a, x) and not np.allclose(a, b)  # changed, and differently each pass

@@ -30,7 +30,7 @@ def test_set_trainable_freezes_all_but_the_head_and_the_top_blocks():
     assert not model.get_layer("block3_bn1").trainable and not model.get_layer("block2_conv1").trainable
     trainable = transfer.set_trainable(model, ["block1"], train_batchnorm=True)
     assert "block1_bn1" in trainable and "block2_conv1" not in trainable
-    convs_and_head = [l for l in model.layers if l.weights and not isinstance(l, keras.layers.BatchNormalization)]
+    convs_and_head = [la for la in model.layers if la.weights and not isinstance(la, keras.layers.BatchNormalization)]
     assert len(transfer.set_trainable(model, "all")) == len(convs_and_head)  # "all" but BN
 
 

@@ -1,7 +1,6 @@
 """zoo.tune on keras-tuner: grid/random/hyperband, the results table, resuming, bad inputs."""
 
 import keras
-import numpy as np
 import pytest
 
 import zoo

@@ -45,7 +45,8 @@ def test_anomaly_detector_finds_nines_after_training_on_0_to_8(digits):
 @pytest.mark.parametrize(
     "call, pattern",
     [
-        (lambda x: unsupervised.cluster(x[:5], 10, method="kmeans"), r"invalid k=10; expected at most the number of samples \(5\)"),
+        (lambda x: unsupervised.cluster(x[:5], 10, method="kmeans"),
+         r"invalid k=10; expected at most the number of samples \(5\)"),
         (lambda x: unsupervised.cluster(x, 0, method="kmeans"), r"invalid k=0; expected a positive integer"),
         (lambda x: unsupervised.cluster(x, 3, method="dbscan"), r"invalid method='dbscan'; expected one of"),
         (lambda x: unsupervised.cluster(np.where(np.eye(len(x), 64, dtype=bool), np.nan, x), 3, method="kmeans"),

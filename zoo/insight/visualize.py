@@ -36,7 +36,7 @@ class ActivationMaximization:
 def _unit_model(model, layer, unit):
     if not isinstance(model, keras.Model):
         raise ValueError(f"invalid model={model!r}; expected a keras.Model")
-    names = [l.name for l in model.layers]
+    names = [la.name for la in model.layers]
     if isinstance(layer, str):
         if layer not in names:
             raise ValueError(f"invalid layer={layer!r}; model {model.name!r} has layers {names}")

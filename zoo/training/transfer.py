@@ -118,7 +118,7 @@ def set_trainable(model, unfreeze, block_pattern=None, train_batchnorm=False) ->
         if not names:
             raise ValueError(
                 f"invalid unfreeze={unfreeze}: backbone {model.name!r} has no block named like "
-                f"{block_regex(block_pattern).pattern!r} (its layers: {[l.name for l in model.layers][:8]}...); "
+                f"{block_regex(block_pattern).pattern!r} (its layers: {[la.name for la in model.layers][:8]}...); "
                 "pass block_pattern= or unfreeze='all'"
             )
         if unfreeze > len(names):
