@@ -5,8 +5,16 @@
     mean, std = agents.evaluate(agent, "CartPole-v1", n_episodes=10)
     agent.save("ppo_cartpole.zip"); agent = agents.load("ppo_cartpole.zip")
 
-One file per algorithm holds its loss and update; ``agents.base`` holds the
-rest (vector envs, rollouts, replay, callbacks, save/load).
+Layout (stable-baselines3's seams, one job per file): ``registry`` (which agents
+exist), ``env_util`` (vector envs), ``config`` (hyperparameters), ``base``
+(``Agent``: learn, predict, evaluate, policy_model), ``on_policy`` and
+``off_policy`` (the machinery), ``save_util``, ``distributions``,
+``numpy_forward``, ``networks``, ``buffers``, ``optim``, ``evaluation``; and one
+file per algorithm holding its config, networks and one training step.
+
+The agent classes and their configs (``agents.PPO``, ``agents.PPOConfig`` ...)
+come from the registry: every registered agent, built in or from a plugin
+(entry-point group ``dlzoo.agents``), is an attribute of this package.
 """
 
 import os as _os
@@ -14,30 +22,34 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from agents.base import (  # noqa: E402
-    Agent,
-    AgentConfig,
-    OffPolicyAgent,
-    OffPolicyConfig,
-    OnPolicyAgent,
-    linear_schedule,
-    list_agents,
-    load,
-    make,
-    make_vec_env,
-)
+from agents import registry as _registry  # noqa: E402
+from agents.base import Agent  # noqa: E402
+from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig  # noqa: E402
+from agents.env_util import make_vec_env  # noqa: E402
 from agents.evaluation import EvalCallback, evaluate  # noqa: E402
-from agents.a2c import A2C, A2CConfig  # noqa: E402
-from agents.ddpg import DDPG, DDPGConfig  # noqa: E402
-from agents.dqn import DQN, DQNConfig  # noqa: E402
-from agents.ppo import PPO, PPOConfig  # noqa: E402
-from agents.reinforce import REINFORCE, REINFORCEConfig  # noqa: E402
-from agents.sac import SAC, SACConfig  # noqa: E402
-from agents.td3 import TD3, TD3Config  # noqa: E402
+from agents.off_policy import OffPolicyAgent  # noqa: E402
+from agents.on_policy import OnPolicyAgent  # noqa: E402
+from agents.optim import apply_gradients, clip_gradients, linear_schedule, polyak_update  # noqa: E402
+from agents.registry import list_agents, make, register_agent  # noqa: E402
+from agents.save_util import load  # noqa: E402
 
 __all__ = [
-    "Agent", "AgentConfig", "OnPolicyAgent", "OffPolicyAgent", "OffPolicyConfig",
-    "A2C", "A2CConfig", "DDPG", "DDPGConfig", "DQN", "DQNConfig", "PPO", "PPOConfig",
-    "REINFORCE", "REINFORCEConfig", "SAC", "SACConfig", "TD3", "TD3Config",
+    "Agent", "AgentConfig", "OnPolicyAgent", "OffPolicyAgent", "OnPolicyConfig", "OffPolicyConfig",
     "EvalCallback", "evaluate", "linear_schedule", "list_agents", "load", "make", "make_vec_env",
+    "register_agent", "apply_gradients", "clip_gradients", "polyak_update",
 ]
+_registry.discover()  # the built-in algorithm files (plugins load on the first registry access)
+__all__ += _registry.exported_names()
+
+
+def __getattr__(name):
+    """``agents.PPO``, ``agents.PPOConfig``, a plugin's agent: looked up in the registry (loading plugins once)."""
+    if not name.startswith("__"):
+        exported = _registry.exported()
+        if name in exported:
+            return exported[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_registry.exported()))

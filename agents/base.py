@@ -1,48 +1,40 @@
-"""What every agent shares: envs, the learn loop, callbacks, logging, save/load.
+"""``Agent``: what every agent shares: env stepping, the ``learn`` loop, ``predict``, ``policy_model``.
 
-An algorithm file (``ppo.py``, ``sac.py`` ...) holds only its hyperparameters,
-its networks and its update. Everything else is here:
-
-- ``make_vec_env``: an id, a ``gymnasium.Env`` or a ``gymnasium.vector`` env ->
-  a ``SyncVectorEnv`` with same-step autoreset (the final observation of an
-  episode is in ``infos["final_obs"]``, so truncated episodes bootstrap from it);
-- ``Agent.learn``: the loop that reports one Keras "epoch" per rollout
-  (on-policy) or per ``log_interval`` steps (off-policy) to ordinary
-  ``keras.callbacks.Callback`` objects, with logs ``episode_return``,
-  ``episode_length``, the losses, ``steps_per_second`` and ``timesteps``;
-- ``OnPolicyAgent`` (rollouts of ``n_steps`` x ``n_envs``, GAE) and
-  ``OffPolicyAgent`` (replay buffer, ``train_freq`` / ``gradient_steps``);
-- ``save`` / ``load``: one zip holding ``config.json`` and the Keras weights, no pickle.
+``Agent.learn`` reports one Keras "epoch" per rollout (on-policy) or per
+``log_interval`` steps (off-policy) to ordinary ``keras.callbacks.Callback``
+objects, with logs ``episode_return``, ``episode_length``, the losses,
+``steps_per_second`` and ``timesteps``. The rollout machinery is in
+``agents.on_policy``, the replay machinery in ``agents.off_policy``.
 """
 
 from __future__ import annotations
 
 import abc
 import collections
-import dataclasses
-import difflib
-import io
-import json
+import importlib
 import math
-import numbers
-import os
-import tempfile
 import time
-import zipfile
 
 import gymnasium as gym
 import keras
 import numpy as np
 import tensorflow as tf
 
-from agents.buffers import ReplayBuffer, RolloutBuffer, compute_gae
+from agents import save_util
+from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
+from agents.env_util import check_env_id, env_id, make_vec_env
 from agents.networks import AgentModel, ObsNormalizer
+from agents.optim import linear_schedule
+from agents.registry import list_agents, make, register_agent
+from agents.save_util import load
+from zoo.core.checks import fail, is_int
 
 __all__ = [
-    "AgentConfig",
     "Agent",
-    "OnPolicyAgent",
-    "OffPolicyAgent",
+    # the old home of these names (``from agents.base import ...`` still works)
+    "AgentConfig",
+    "OnPolicyConfig",
+    "OffPolicyConfig",
     "make_vec_env",
     "linear_schedule",
     "register_agent",
@@ -51,207 +43,50 @@ __all__ = [
     "load",
 ]
 
-FORMAT_VERSION = 1
-_AGENTS: dict[str, type] = {}
+# ``from agents.base import OnPolicyAgent, OffPolicyAgent`` (their old home) still works
+_MOVED = {"OnPolicyAgent": "agents.on_policy", "OffPolicyAgent": "agents.off_policy"}
 
 
-def register_agent(cls):
-    """Class decorator: make ``cls`` reachable by ``agents.make(cls.name, ...)`` and ``agents.load``."""
-    _AGENTS[cls.name] = cls
-    return cls
-
-
-def list_agents() -> list[str]:
-    """Names accepted by ``agents.make``, sorted."""
-    return sorted(_AGENTS)
-
-
-def _agent_class(name):
-    if name not in _AGENTS:
-        key = {k.lower(): k for k in _AGENTS}.get(str(name).lower())
-        if key is None:
-            close = difflib.get_close_matches(str(name).upper(), list(_AGENTS), n=3, cutoff=0.4)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ValueError(f"unknown agent name={name!r}{hint}; expected one of {list_agents()}")
-        name = key
-    return _AGENTS[name]
-
-
-def make(name: str, env, **kwargs):
-    """``agents.make("ppo", "CartPole-v1", seed=0, n_steps=64)``: an agent by (case-insensitive) name."""
-    return _agent_class(name)(env, **kwargs)
-
-
-def linear_schedule(start: float, end: float, fraction: float, progress: float) -> float:
-    """Linear interpolation from ``start`` to ``end`` over the first ``fraction`` of training.
-
-    ``progress`` is the fraction of ``learn``'s timesteps done (0 at the start, 1 at
-    the end); after ``fraction`` the value stays at ``end``. DQN's epsilon, and
-    with ``fraction=1`` the linearly decaying learning rates and clip ranges.
-    """
-    if fraction <= 0:
-        return float(end)
-    return float(start + (end - start) * min(max(progress, 0.0) / fraction, 1.0))
-
-
-# --------------------------------------------------------------------------- environments
-
-
-def _check_env_id(env_id: str):
-    if env_id not in gym.registry:
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.registry"
-        raise ValueError(f"unknown environment env={env_id!r}{hint}")
-
-
-def make_vec_env(env, n_envs: int = 1, seed: int | None = None) -> gym.vector.VectorEnv:
-    """A ``SyncVectorEnv`` with same-step autoreset from an id, an env or a vector env.
-
-    ``env`` may be a registered id (``n_envs`` copies are made), a ``gymnasium.Env``
-    (``n_envs`` must be 1) or a ``gymnasium.vector.VectorEnv`` created with
-    ``autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP`` (used as it is).
-    """
-    same_step = gym.vector.AutoresetMode.SAME_STEP
-    if not isinstance(n_envs, numbers.Integral) or isinstance(n_envs, bool) or n_envs < 1:
-        raise ValueError(f"invalid n_envs={n_envs!r}; expected a positive integer")
-    if isinstance(env, str):
-        _check_env_id(env)
-        return gym.vector.SyncVectorEnv([lambda: gym.make(env)] * int(n_envs), autoreset_mode=same_step)
-    if isinstance(env, gym.vector.VectorEnv):
-        mode = env.metadata.get("autoreset_mode")
-        if mode != same_step:
-            raise ValueError(
-                f"invalid env: a vector env with autoreset_mode={mode!r}; expected one created with "
-                "autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP (so that truncated episodes "
-                "bootstrap from their final observation), or pass the env id and n_envs"
-            )
-        return env
-    if isinstance(env, gym.Env):
-        if n_envs != 1:
-            raise ValueError(
-                f"invalid n_envs={n_envs} for a single env instance; expected 1, or pass the env id "
-                "(or a gymnasium vector env) to run several copies"
-            )
-        return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode=same_step)
-    raise TypeError(
-        f"invalid env={env!r} ({type(env).__name__}); expected a gymnasium id string, a gymnasium.Env "
-        "or a gymnasium.vector.VectorEnv"
-    )
-
-
-def _env_id(env):
-    if isinstance(env, str):
-        return env
-    spec = getattr(env, "spec", None)
-    if spec is None and isinstance(env, gym.vector.SyncVectorEnv):
-        spec = getattr(env.envs[0], "spec", None)
-    return getattr(spec, "id", None)
-
-
-def _space_dict(space) -> dict:
-    if isinstance(space, gym.spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n)}
-    if isinstance(space, gym.spaces.Box):
-        return {"type": "Box", "shape": list(space.shape), "low": np.asarray(space.low).tolist(),
-                "high": np.asarray(space.high).tolist()}
-    return {"type": type(space).__name__, "repr": repr(space)}
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-@dataclasses.dataclass
-class AgentConfig:
-    """Hyperparameters shared by every agent (each algorithm subclasses this)."""
-
-    learning_rate: float = 3e-4
-    """Optimizer step size."""
-    lr_schedule: str = "constant"
-    """``"constant"`` or ``"linear"`` (decays to 0 over ``learn``, rl-zoo's ``lin_X``)."""
-    gamma: float = 0.99
-    """Discount factor."""
-    n_envs: int = 1
-    """Number of environment copies in the ``SyncVectorEnv`` (when ``env`` is an id)."""
-    net_arch: tuple = (64, 64)
-    """Hidden units of every network (zoo ``mlp`` ``hidden_units``)."""
-    activation: str = "tanh"
-    """Hidden activation of every network."""
-    normalize_obs: bool = False
-    """Normalise observations with running mean and variance (saved with the agent)."""
-    max_grad_norm: float | None = 0.5
-    """Clip the global gradient norm (``None``: no clipping)."""
-    stats_window: int = 100
-    """``episode_return`` and ``episode_length`` are means over this many last episodes."""
-    jit_compile: bool = True
-    """Compile the update with XLA (``tf.function(jit_compile=True)``); False: plain graph."""
-
-    def check(self, agent: str):
-        """Raise ``ValueError`` naming the first invalid hyperparameter."""
-        positive = ("learning_rate", "n_envs", "stats_window") + tuple(getattr(self, "_positive", ()))
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
-                raise ValueError(f"{agent}: invalid {name}={value!r}; expected a positive number")
-        if not isinstance(self.gamma, numbers.Real) or not 0 < self.gamma <= 1:
-            raise ValueError(f"{agent}: invalid gamma={self.gamma!r}; expected a number in (0, 1]")
-        if self.lr_schedule not in ("constant", "linear"):
-            raise ValueError(f"{agent}: invalid lr_schedule={self.lr_schedule!r}; expected 'constant' or 'linear'")
-        arch = self.net_arch
-        if not isinstance(arch, (tuple, list)) or not all(isinstance(u, int) and u > 0 for u in arch):
-            raise ValueError(f"{agent}: invalid net_arch={arch!r}; expected a tuple of positive integers")
-        self.net_arch = tuple(arch)
-        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
-            raise ValueError(f"{agent}: invalid max_grad_norm={self.max_grad_norm!r}; expected None or > 0")
-
-
-def _build_config(cls, agent: str, defaults: dict, overrides: dict):
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in overrides:
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=2)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ValueError(f"{agent}: unknown hyperparameter {key!r}{hint}; accepted: {', '.join(sorted(names))}")
-    values = {**{k: v for k, v in defaults.items() if k in names}, **overrides}
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    config = cls(**values)
-    config.check(agent)
-    return config
-
-
-def _clip_grads(grads, max_norm):
-    if max_norm is None:
-        return grads
-    return tf.clip_by_global_norm(grads, max_norm)[0]
-
-
-# --------------------------------------------------------------------------- the agent
+def __getattr__(name):
+    if name in _MOVED:  # imported late: those modules import this one
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Agent(abc.ABC):
-    """Base of every agent: ``learn``, ``predict``, ``evaluate``, ``save``, ``load``.
+    """Base of every agent: ``learn``, ``predict``, ``evaluate``, ``save``, ``load``, ``policy_model``.
 
-    Subclasses set ``name``, ``Config`` (a dataclass of hyperparameters),
-    ``action_spaces`` (the gymnasium space types they support), ``RL_ZOO``
-    (rl-baselines3-zoo's tuned hyperparameters by env id, applied as defaults)
-    and implement ``_build`` (networks), ``_policy_action`` (a graph function)
-    and ``_run_epoch``.
+    ``OnPolicyAgent`` and ``OffPolicyAgent`` implement the machinery; an algorithm
+    sets the class data below and writes its networks (``_build``) and one training
+    step (``train_step``).
     """
 
     name = "agent"
+    """The registry name (``agents.make(name, ...)``)."""
     Config = AgentConfig
+    """The dataclass of hyperparameters."""
     action_spaces: tuple = (gym.spaces.Discrete, gym.spaces.Box)
+    """The gymnasium action-space types supported."""
     RL_ZOO: dict = {}
-    squashed = False  # Box actions live in [-1, 1] and are rescaled to the bounds
+    """rl-baselines3-zoo's tuned hyperparameters by env id, applied as defaults."""
+    squashed = False
+    """Box actions live in [-1, 1] and are rescaled to the bounds."""
+    loss_names: tuple = ("loss",)
+    """The logs of ``train_step``, averaged over the gradient steps of an epoch."""
+    test_config: dict = {}
+    """Small hyperparameters with which the registry-driven tests run a few hundred steps."""
+    test_learns: dict = {}
+    """``{"Discrete" | "Box": (hyperparameters, steps, minimum return of 20)}``: the identity-env tests."""
 
     def __init__(self, env, policy: str = "mlp", seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
                  **hyperparams):
         if policy not in ("mlp", "MlpPolicy"):
             raise ValueError(f"{self.name}: invalid policy={policy!r}; expected 'mlp' (or 'MlpPolicy')")
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-            raise ValueError(f"{self.name}: invalid seed={seed!r}; expected an integer")
+        if not is_int(seed):
+            fail("seed", seed, "an integer", self.name)
         if isinstance(env, str):
-            _check_env_id(env)
-        self.env_id = _env_id(env)
+            check_env_id(env)
+        self.env_id = env_id(env)
         # rl-zoo's values (n_envs included) apply when dlzoo makes the envs from the id
         defaults = dict(self.RL_ZOO.get(env, {})) if use_rl_zoo and isinstance(env, str) else {}
         if isinstance(env, gym.vector.VectorEnv):
@@ -259,7 +94,7 @@ class Agent(abc.ABC):
             hyperparams.setdefault("n_envs", env.num_envs)
         elif isinstance(env, gym.Env):
             hyperparams.setdefault("n_envs", 1)
-        self.config = _build_config(self.Config, self.name, defaults, hyperparams)
+        self.config = build_config(self.Config, self.name, defaults, hyperparams)
         self.policy, self.seed, self.verbose = "mlp", int(seed), verbose
         self.env = make_vec_env(env, self.config.n_envs, seed)
         self.n_envs = self.env.num_envs
@@ -289,6 +124,7 @@ class Agent(abc.ABC):
         self._running_length = np.zeros(self.n_envs, np.int64)
         self._progress = 0.0
         self.history = None
+        self._setup()
         self._predict_fn = tf.function(self._policy_action, reduce_retracing=True)
 
     # ------------------------------------------------------------------ to implement
@@ -296,6 +132,10 @@ class Agent(abc.ABC):
     @abc.abstractmethod
     def _build(self):
         """Return ``(networks: dict, name of the policy network, main optimizer)``."""
+
+    @abc.abstractmethod
+    def _setup(self):
+        """After ``_build``: the machinery's buffers and compiled functions (``OnPolicyAgent``, ``OffPolicyAgent``)."""
 
     @abc.abstractmethod
     def _policy_action(self, obs, deterministic):
@@ -383,8 +223,8 @@ class Agent(abc.ABC):
         after the current epoch. A loss that becomes NaN or infinite raises
         ``FloatingPointError``.
         """
-        if not isinstance(total_timesteps, numbers.Integral) or isinstance(total_timesteps, bool) or total_timesteps < 1:
-            raise ValueError(f"{self.name}: invalid total_timesteps={total_timesteps!r}; expected a positive integer")
+        if not is_int(total_timesteps) or total_timesteps < 1:
+            fail("total_timesteps", total_timesteps, "a positive integer", self.name)
         if callbacks is not None and not isinstance(callbacks, (list, tuple, keras.callbacks.CallbackList)):
             callbacks = [callbacks]
         callbacks = list(callbacks or [])
@@ -490,360 +330,14 @@ class Agent(abc.ABC):
     # ------------------------------------------------------------------ save / load
 
     def get_config(self) -> dict:
-        return {
-            "format_version": FORMAT_VERSION,
-            "agent": self.name,
-            "env_id": self.env_id,
-            "seed": self.seed,
-            "policy": self.policy,
-            "hyperparams": {k: list(v) if isinstance(v, tuple) else v
-                            for k, v in dataclasses.asdict(self.config).items()},
-            "num_timesteps": int(self.num_timesteps),
-            "observation_space": _space_dict(self.observation_space),
-            "action_space": _space_dict(self.action_space),
-        }
+        """What ``save`` writes to ``config.json`` (``agents.save_util.agent_config``)."""
+        return save_util.agent_config(self)
 
-    def save(self, path):
+    def save(self, path) -> str:
         """Write ``config.json`` and the weights (Keras ``.weights.h5``) into one zip, atomically."""
-        path = os.fspath(path)
-        if not path.endswith(".zip"):
-            path += ".zip"
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=directory) as tmp:
-            weights = os.path.join(tmp, "agent.weights.h5")
-            self.model.save_weights(weights)
-            archive = os.path.join(tmp, "agent.zip")
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("config.json", json.dumps(self.get_config(), indent=2))
-                zf.write(weights, "agent.weights.h5")
-            os.replace(archive, path)
-        return path
+        return save_util.save(self, path)
 
     @classmethod
     def load(cls, path, env=None, **overrides):
         """Rebuild an agent saved with ``save`` (``env`` defaults to the saved env id)."""
-        return load(path, env=env, **overrides)
-
-
-def load(path, env=None, **overrides):
-    """Load an agent saved with ``agent.save(path)``: same class, hyperparameters and weights.
-
-    ``env`` (an id, env or vector env) is required when the agent was trained on an
-    env without a registered id. The file is checked before anything is built.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path) and os.path.isfile(path + ".zip"):
-        path += ".zip"
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"agent file {path!r} does not exist")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            config = json.loads(zf.read("config.json"))
-            weights = zf.read("agent.weights.h5")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
-        raise ValueError(f"could not read agent file {path!r}: {err}") from err
-    if config.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"agent file {path!r} has format_version={config.get('format_version')!r}; "
-                         f"expected {FORMAT_VERSION}")
-    cls = _agent_class(config["agent"])
-    env = env if env is not None else config["env_id"]
-    if env is None:
-        raise ValueError(f"agent file {path!r} was trained on an unregistered env; pass env=")
-    hyperparams = {**config["hyperparams"], **overrides}
-    if not isinstance(env, str):
-        hyperparams.pop("n_envs", None)
-    agent = cls(env, policy=config["policy"], seed=config["seed"], use_rl_zoo=False, **hyperparams)
-    for key in ("observation_space", "action_space"):
-        if _space_dict(getattr(agent, key)) != config[key]:
-            raise ValueError(f"agent file {path!r} was saved for {key} {config[key]}; "
-                             f"env has {_space_dict(getattr(agent, key))}")
-    with tempfile.TemporaryDirectory() as tmp:
-        wpath = os.path.join(tmp, "agent.weights.h5")
-        with open(wpath, "wb") as f:
-            f.write(weights)
-        agent.model.load_weights(wpath)
-    agent.num_timesteps = int(config.get("num_timesteps", 0))
-    return agent
-
-
-# --------------------------------------------------------------------------- on-policy
-
-
-class OnPolicyAgent(Agent):
-    """Rollouts of ``n_steps`` per env with a categorical or diagonal-Gaussian policy.
-
-    Networks: ``actor`` (logits or Gaussian means), ``critic`` (state value) and,
-    for Box actions, ``log_std`` (state-independent, as in stable-baselines3).
-    Subclasses write ``_update(rollout, advantages, returns)``.
-    """
-
-    uses_critic = True
-
-    def _build(self):
-        from agents.networks import Parameter, mlp
-
-        cfg = self.config
-        networks = {"actor": mlp(self.obs_dim, self.n_actions, cfg.net_arch, cfg.activation, name="actor")}
-        if self.uses_critic:
-            networks["critic"] = mlp(self.obs_dim, 1, cfg.net_arch, cfg.activation, name="critic")
-        if not self.discrete:
-            networks["log_std"] = Parameter(self.action_dim, getattr(cfg, "log_std_init", 0.0), name="log_std")
-        self.optimizer = self._make_optimizer()
-        self.optimizer.build([v for net in networks.values() for v in net.trainable_variables])
-        self.buffer = RolloutBuffer(cfg.n_steps, self.n_envs, (self.obs_dim,),
-                                    () if self.discrete else (self.action_dim,),
-                                    np.int64 if self.discrete else np.float32)
-        return networks, "actor", self.optimizer
-
-    def _make_optimizer(self):
-        return keras.optimizers.Adam(self.config.learning_rate, epsilon=1e-5)
-
-    def trainable_variables(self):
-        return [v for key in self.model.network_names for v in getattr(self.model, key).trainable_variables]
-
-    # graph functions ------------------------------------------------------------
-
-    def _dist(self, obs):
-        out = self.model.actor(self.normalizer(obs))
-        if self.discrete:
-            return out, None
-        return out, self.model.log_std(out)
-
-    def log_prob_entropy(self, obs, actions):
-        from agents.networks import categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob
-
-        params, log_std = self._dist(obs)
-        if self.discrete:
-            return categorical_log_prob(params, actions), categorical_entropy(params)
-        return gaussian_log_prob(params, log_std, actions), gaussian_entropy(log_std)
-
-    def _sample(self, params, log_std):
-        if self.discrete:
-            u = self.rng.uniform(tf.shape(params), minval=1e-9, maxval=1.0)
-            return tf.argmax(params - tf.math.log(-tf.math.log(u)), axis=-1)
-        return params + tf.exp(log_std) * self.rng.normal(tf.shape(params))
-
-    def _values(self, obs):
-        if not self.uses_critic:
-            return tf.zeros(tf.shape(obs)[:1])
-        return tf.squeeze(self.model.critic(self.normalizer(obs)), -1)
-
-    def _sync_numpy(self):
-        """Copy the current weights to the NumPy forward passes used while acting."""
-        from agents.networks import NumpyForward
-
-        if getattr(self, "_np_actor", None) is None:
-            self._np_actor = NumpyForward(self.model.actor)
-            self._np_critic = NumpyForward(self.model.critic) if self.uses_critic else None
-        self.normalizer.sync()
-        self._np_actor.sync()
-        if self._np_critic is not None:
-            self._np_critic.sync()
-        if not self.discrete:
-            self._np_log_std = self.model.log_std.value.numpy()
-
-    def _np_values(self, obs):
-        if self._np_critic is None:
-            return np.zeros(len(obs), np.float32)
-        return self._np_critic(self.normalizer.numpy(obs))[:, 0]
-
-    def _act(self, obs):
-        """Sample actions in NumPy: ``(actions, values, log-probs)``."""
-        x = self.normalizer.numpy(obs)
-        out = self._np_actor(x)
-        if self.discrete:
-            shifted = out - out.max(-1, keepdims=True)
-            log_p = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-            gumbel = -np.log(-np.log(self.np_rng.uniform(1e-12, 1.0, size=out.shape)))
-            actions = np.argmax(out + gumbel, axis=-1)
-            logp = np.take_along_axis(log_p, actions[:, None], -1)[:, 0]
-        else:
-            std = np.exp(self._np_log_std)
-            noise = self.np_rng.standard_normal(out.shape).astype(np.float32)
-            actions = out + std * noise
-            logp = np.sum(-0.5 * noise**2 - self._np_log_std - 0.5 * np.log(2 * np.pi), axis=-1)
-        return actions, self._np_values(obs), logp.astype(np.float32)
-
-    def _policy_action(self, obs, deterministic):
-        params, log_std = self._dist(obs)
-        if self.discrete:
-            greedy = tf.argmax(params, axis=-1)
-        else:
-            greedy = params
-        return tf.cond(deterministic, lambda: greedy, lambda: tf.cast(self._sample(params, log_std), greedy.dtype))
-
-    # rollouts ---------------------------------------------------------------------
-
-    def _steps_per_epoch(self):
-        return self.config.n_steps * self.n_envs
-
-    def collect_rollout(self):
-        """Fill ``self.buffer``; returns the values of the observations after the last step.
-
-        A truncated episode (time limit) gets ``gamma * V(final_obs)`` added to its last
-        reward, so that it bootstraps; a terminated one does not.
-        """
-        buf, gamma = self.buffer, self.config.gamma
-        buf.reset()
-        self._sync_numpy()
-        while not buf.full:
-            obs = self._last_obs
-            action, value, logp = self._act(obs)
-            next_obs, rewards, terminated, truncated, final_obs = self._env_step(self._to_env(action))
-            cut = truncated & ~terminated
-            if cut.any():
-                rewards = rewards + gamma * cut * self._np_values(final_obs)
-            buf.add(obs, action, rewards, terminated | truncated, value, logp)
-            self._last_obs = next_obs
-        return self._np_values(self._last_obs)
-
-    def _run_epoch(self, total_timesteps, target_timesteps):
-        last_values = self.collect_rollout()
-        buf, cfg = self.buffer, self.config
-        advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, last_values, cfg.gamma,
-                                          getattr(cfg, "gae_lambda", 1.0))
-        self._set_lr(self.optimizer, cfg.learning_rate)
-        losses = self._update(buf, advantages, returns)
-        self.normalizer.update(buf.obs)
-        return losses
-
-    def _update(self, buf, advantages, returns) -> dict:
-        """The algorithm's update on one rollout; returns its losses (agents that keep
-        ``OnPolicyAgent._run_epoch`` define it; REINFORCE replaces the epoch instead)."""
-        raise TypeError(f"{type(self).__name__} uses OnPolicyAgent._run_epoch but defines no _update")
-
-
-# --------------------------------------------------------------------------- off-policy
-
-
-class OffPolicyAgent(Agent):
-    """Replay-buffer agents: act, store, and every ``train_freq`` steps run ``gradient_steps`` updates.
-
-    The ``gradient_steps`` minibatches are sampled at once and the updates run in one
-    graph call (``_train(obs, actions, rewards, next_obs, terminated)`` with a leading
-    ``gradient_steps`` axis). Before ``learning_starts`` actions are uniform random.
-    """
-
-    def _replay(self):
-        cfg = self.config
-        return ReplayBuffer(min(cfg.buffer_size, 10_000_000), (self.obs_dim,),
-                            () if self.discrete else (self.action_dim,),
-                            np.int64 if self.discrete else np.float32, seed=self.seed)
-
-    def _steps_per_epoch(self):
-        return max(self.config.log_interval, self.n_envs)
-
-    def _random_action(self):
-        if self.discrete:
-            return self.np_rng.integers(0, self.n_actions, size=self.n_envs)
-        return self.np_rng.uniform(-1.0, 1.0, size=(self.n_envs, self.action_dim)).astype(np.float32)
-
-    @abc.abstractmethod
-    def _explore(self, obs) -> np.ndarray:
-        """Buffer-format exploratory actions after ``learning_starts``."""
-
-    def _on_step(self):
-        """Called after every vector step (DQN's target network copy)."""
-
-    def _run_epoch(self, total_timesteps, target_timesteps):
-        cfg = self.config
-        self._sync_numpy()
-        end = min(self.num_timesteps + self._steps_per_epoch(), target_timesteps)
-        sums, count = collections.defaultdict(float), 0
-        while self.num_timesteps < end:
-            self._progress = 1.0 - (target_timesteps - self.num_timesteps) / total_timesteps
-            obs = self._last_obs
-            if self.num_timesteps < cfg.learning_starts:
-                action = self._random_action()
-            else:
-                action = self._explore(obs)
-            next_obs, rewards, terminated, _, final_obs = self._env_step(self._to_env(action))
-            self.replay.add(obs, action, rewards, final_obs, terminated)
-            self._last_obs = next_obs
-            self._since_train += self.n_envs
-            self._on_step()
-            if self.num_timesteps >= cfg.learning_starts and self._since_train >= cfg.train_freq:
-                steps = cfg.gradient_steps if cfg.gradient_steps > 0 else self._since_train // self.n_envs
-                self._since_train = 0
-                if self.normalizer.enabled:
-                    self.normalizer.update(self.replay.obs[max(0, self.replay.pos - 1000):self.replay.pos])
-                for opt, lr in self._optimizers():
-                    self._set_lr(opt, lr)
-                batch = self.replay.sample(steps, cfg.batch_size)
-                out = self._train_fn(*(tf.constant(b) for b in batch))
-                self._sync_numpy()
-                for k, v in out.items():
-                    sums[k] += float(v)
-                count += 1
-        return {k: v / count for k, v in sums.items()}
-
-    def _optimizers(self):
-        """``[(optimizer, initial learning rate)]`` for the learning-rate schedule."""
-        return [(self.optimizer, self.config.learning_rate)]
-
-    def _sync_numpy(self):
-        """Copy the acting network's current weights to its NumPy forward pass."""
-        from agents.networks import NumpyForward
-
-        if self._np_policy is None:
-            self._np_policy = NumpyForward(getattr(self.model, self._acting))
-        self._np_policy.sync()
-        self.normalizer.sync()
-
-    def _np_forward(self, obs):
-        """The acting network on raw observations, in NumPy."""
-        return self._np_policy(self.normalizer.numpy(obs))
-
-    def _init_off_policy(self, acting: str):
-        """Call at the end of ``_build``; ``acting`` names the network run in the env loop."""
-        self._acting, self._np_policy = acting, None
-        self.replay = self._replay()
-        self._since_train = 0
-        self._train_fn = self.graph(self._train)
-
-    @abc.abstractmethod
-    def _train(self, obs, actions, rewards, next_obs, terminated) -> dict:
-        """The algorithm's update on one sampled batch; returns its losses."""
-
-    def _reset_env(self):
-        super()._reset_env()
-        self._since_train = 0
-
-
-@dataclasses.dataclass
-class OffPolicyConfig(AgentConfig):
-    """Hyperparameters shared by the replay-buffer agents."""
-
-    buffer_size: int = 1_000_000
-    """Replay capacity in transitions."""
-    learning_starts: int = 100
-    """Env steps of uniform random actions before the first update."""
-    batch_size: int = 256
-    """Minibatch size of every gradient step."""
-    tau: float = 0.005
-    """Polyak coefficient of the target networks (1: hard copy)."""
-    train_freq: int = 1
-    """Env steps (all envs together) between two training phases."""
-    gradient_steps: int = 1
-    """Gradient steps per training phase (-1: as many as env steps collected)."""
-    log_interval: int = 1000
-    """Env steps per reported epoch (callbacks' ``on_epoch_end``)."""
-    jit_compile: bool = False
-    activation: str = "relu"
-    net_arch: tuple = (256, 256)
-    max_grad_norm: float | None = None
-
-    _positive = ("buffer_size", "batch_size", "train_freq", "log_interval")
-
-    def check(self, agent):
-        super().check(agent)
-        if not 0 < self.tau <= 1:
-            raise ValueError(f"{agent}: invalid tau={self.tau!r}; expected a number in (0, 1]")
-        if self.learning_starts < 0:
-            raise ValueError(f"{agent}: invalid learning_starts={self.learning_starts!r}; expected >= 0")
-        if self.gradient_steps == 0 or self.gradient_steps < -1:
-            raise ValueError(f"{agent}: invalid gradient_steps={self.gradient_steps!r}; expected a positive integer or -1")
-
-
-__all__ += ["OffPolicyConfig"]
+        return save_util.load(path, env=env, **overrides)

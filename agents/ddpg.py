@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from agents.base import register_agent
+from agents.registry import register_agent
 from agents.td3 import TD3, TD3Config
 
 __all__ = ["DDPG", "DDPGConfig"]

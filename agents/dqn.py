@@ -1,9 +1,9 @@
 """Deep Q-Network (Mnih et al. 2015), with double-DQN (van Hasselt et al. 2016) and
 dueling (Wang et al. 2016) options.
 
-Only the loss, the update and the epsilon-greedy exploration are here; the
-replay loop is ``agents.base.OffPolicyAgent``. The ``gradient_steps`` updates of
-a training phase run as one graph call.
+This file is DQN: its hyperparameters, its networks, its epsilon-greedy policy
+and one training step. The replay loop, the loop over ``gradient_steps`` (one
+compiled call) and gradient clipping are ``agents.off_policy``'s.
 """
 
 from __future__ import annotations
@@ -12,11 +12,15 @@ import dataclasses
 
 import gymnasium as gym
 import keras
-import numpy as np
 import tensorflow as tf
 
-from agents.base import OffPolicyAgent, OffPolicyConfig, _clip_grads, linear_schedule, register_agent
-from agents.networks import dueling_q_network, mlp, polyak_update
+from agents import distributions
+from agents.config import OffPolicyConfig
+from agents.networks import dueling_q_network, mlp
+from agents.off_policy import OffPolicyAgent
+from agents.optim import linear_schedule, polyak_update
+from agents.registry import register_agent
+from zoo.core.checks import check_number
 
 __all__ = ["DQN", "DQNConfig", "q_targets"]
 
@@ -49,9 +53,7 @@ class DQNConfig(OffPolicyConfig):
     def check(self, agent):
         super().check(agent)
         for name in ("exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                raise ValueError(f"{agent}: invalid {name}={value!r}; expected a number in [0, 1]")
+            check_number(name, getattr(self, name), 0, 1, owner=agent)
 
 
 def q_targets(rewards, terminated, next_q_target, gamma, next_q_online=None):
@@ -71,6 +73,7 @@ class DQN(OffPolicyAgent):
     name = "DQN"
     Config = DQNConfig
     action_spaces = (gym.spaces.Discrete,)
+    stochastic_predict = False  # predict(deterministic=False) is greedy too, as in stable-baselines3
     RL_ZOO = {
         "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
                             gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
@@ -82,6 +85,11 @@ class DQN(OffPolicyAgent):
                                gamma=0.98, target_update_interval=600, train_freq=16, gradient_steps=8,
                                exploration_fraction=0.2, exploration_final_eps=0.07, net_arch=(256, 256)),
     }
+    test_config = dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32, net_arch=(32, 32),
+                       log_interval=100, buffer_size=5000, target_update_interval=50)
+    test_learns = {"Discrete": (dict(learning_starts=100, train_freq=4, gradient_steps=4, batch_size=32,
+                                     learning_rate=3e-3, target_update_interval=50, exploration_fraction=0.3,
+                                     net_arch=(32,)), 1000, 18)}
 
     def _build(self):
         cfg = self.config
@@ -95,22 +103,18 @@ class DQN(OffPolicyAgent):
         networks["q_target"].set_weights(networks["q"].get_weights())
         self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.optimizer.build(networks["q"].trainable_variables)
-        self._init_off_policy("q")
         self._steps_since_target = 0
         self.epsilon = cfg.exploration_initial_eps
         return networks, "q", self.optimizer
 
-    def _policy_action(self, obs, deterministic):
-        q = self.model.q(self.normalizer(obs))
-        return tf.argmax(q, axis=-1)  # predict(deterministic=False) is greedy too, as in stable-baselines3
+    def action_distribution(self, q):
+        return distributions.epsilon_greedy(q, self.epsilon)
 
     def _explore(self, obs):
         cfg = self.config
         self.epsilon = linear_schedule(cfg.exploration_initial_eps, cfg.exploration_final_eps,
                                        cfg.exploration_fraction, self._progress)
-        greedy = np.argmax(self._np_forward(obs), axis=-1)
-        explore = self.np_rng.random(self.n_envs) < self.epsilon
-        return np.where(explore, self.np_rng.integers(0, self.n_actions, self.n_envs), greedy)
+        return super()._explore(obs)
 
     def _on_step(self):
         self._steps_since_target += self.n_envs
@@ -118,22 +122,17 @@ class DQN(OffPolicyAgent):
             self._steps_since_target = 0
             polyak_update(self.model.q_target.weights, self.model.q.weights, self.config.tau)
 
-    def _train(self, obs, actions, rewards, next_obs, terminated):
+    def train_step(self, obs, actions, rewards, next_obs, terminated):
         cfg = self.config
-        variables = self.model.q.trainable_variables
-        total = tf.zeros([])
-        for i in tf.range(tf.shape(obs)[0]):
-            s, s2 = self.normalizer(obs[i]), self.normalizer(next_obs[i])
-            next_online = self.model.q(s2) if cfg.double_q else None
-            target = tf.stop_gradient(q_targets(rewards[i], terminated[i], self.model.q_target(s2), cfg.gamma,
-                                                next_online))
-            with tf.GradientTape() as tape:
-                q = tf.gather(self.model.q(s), tf.cast(actions[i], tf.int32), axis=-1, batch_dims=1)
-                loss = tf.reduce_mean(keras.losses.huber(target[:, None], q[:, None]))
-            grads = _clip_grads(tape.gradient(loss, variables), cfg.max_grad_norm)
-            self.optimizer.apply_gradients(zip(grads, variables))
-            total += loss
-        return {"loss": total / tf.cast(tf.shape(obs)[0], tf.float32)}
+        s, s2 = self.normalizer(obs), self.normalizer(next_obs)
+        next_online = self.model.q(s2) if cfg.double_q else None
+        target = tf.stop_gradient(q_targets(rewards, terminated, self.model.q_target(s2), cfg.gamma, next_online))
+
+        def loss():
+            q = tf.gather(self.model.q(s), tf.cast(actions, tf.int32), axis=-1, batch_dims=1)
+            return tf.reduce_mean(keras.losses.huber(target[:, None], q[:, None]))
+
+        return {"loss": self.minimize(self.optimizer, loss, self.model.q.trainable_variables)}
 
     def _episode_logs(self):
         return {**super()._episode_logs(), "epsilon": float(self.epsilon)}

@@ -1,26 +1,37 @@
-"""Networks of the agents, built from the zoo registry, and the distribution math.
+"""The agents' networks: zoo ``mlp`` models, the dueling head, observation normalisation, free parameters.
 
 Every network is an ordinary Keras model from ``zoo.get("mlp", ...)``, so it
-saves, exports and quantizes like any zoo model. The math that is easy to get
-wrong (log-probabilities of tanh-squashed Gaussians, Polyak averaging) lives
-here as small functions with their own unit tests.
+saves, exports and quantizes like any zoo model. ``AgentModel`` holds all of an
+agent's networks, so Keras callbacks see one model. (The distribution math is in
+``agents.distributions``, Polyak averaging in ``agents.optim``, the NumPy forward
+pass in ``agents.numpy_forward``; their old names here still work.)
 """
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
-import tensorflow as tf
+
+from agents.distributions import (
+    LOG_STD_MAX,
+    LOG_STD_MIN,
+    categorical_entropy,
+    categorical_log_prob,
+    gaussian_entropy,
+    gaussian_log_prob,
+    squashed_gaussian_log_prob,
+)
+from agents.numpy_forward import NumpyForward
+from agents.optim import polyak_update
 
 __all__ = [
     "mlp",
     "dueling_q_network",
     "ObsNormalizer",
-    "NumpyForward",
     "AgentModel",
     "Parameter",
+    # re-exported from their own modules, for the old import paths
+    "NumpyForward",
     "polyak_update",
     "categorical_log_prob",
     "categorical_entropy",
@@ -30,9 +41,6 @@ __all__ = [
     "LOG_STD_MIN",
     "LOG_STD_MAX",
 ]
-
-LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 def mlp(input_dim: int, outputs: int, hidden=(64, 64), activation="tanh", name="mlp", include_top=True,
@@ -127,101 +135,6 @@ class ObsNormalizer(keras.layers.Layer):
                 "epsilon": self.epsilon}
 
 
-def _np_elu(x):
-    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
-
-
-_NP_ACTIVATIONS = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0),
-    "tanh": np.tanh,
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "elu": _np_elu,
-    "leaky_relu": lambda x: np.where(x > 0, x, 0.2 * x),
-}
-
-
-class NumpyForward:
-    """The forward pass of a chain-shaped Keras model in NumPy, for acting in the env loop.
-
-    One observation batch through a small MLP costs microseconds in NumPy and
-    milliseconds through a TensorFlow call, so rollouts act with this and the
-    updates run in ``tf.function``. ``sync()`` copies the current weights (call it
-    before each rollout). A model with a layer it does not know, or whose output
-    differs from Keras's on a random batch, is run by Keras instead.
-    """
-
-    def __init__(self, model: keras.Model):
-        self.model = model
-        self.ops = self._compile(model)
-        self.params = None
-        if self.ops is not None:
-            self.sync()
-            x = np.random.default_rng(0).normal(size=(3, *model.input_shape[1:])).astype(np.float32)
-            if not np.allclose(self(x), keras.ops.convert_to_numpy(model(x)), atol=1e-4, rtol=1e-3):
-                self.ops = None
-
-    @staticmethod
-    def _activation(fn):
-        name = getattr(fn, "__name__", None)
-        return _NP_ACTIVATIONS.get(name)
-
-    def _compile(self, model):
-        ops = []
-        for layer in model.layers:
-            kind = type(layer).__name__
-            if kind in ("InputLayer", "Dropout"):
-                continue
-            if kind == "Flatten":
-                ops.append(("flatten", layer, None))
-            elif kind == "Dense":
-                act = self._activation(layer.activation)
-                if act is None:
-                    return None
-                ops.append(("dense", layer, act))
-            elif kind == "Activation":
-                act = self._activation(layer.activation)
-                if act is None:
-                    return None
-                ops.append(("act", layer, act))
-            elif kind == "BatchNormalization":
-                ops.append(("bn", layer, None))
-            else:
-                return None
-        return ops
-
-    def sync(self):
-        if self.ops is not None:
-            self.params = []
-            for kind, layer, _ in self.ops:
-                if kind == "dense":
-                    bias = layer.bias.numpy() if layer.use_bias else 0.0
-                    self.params.append((layer.kernel.numpy(), bias))
-                elif kind == "bn":
-                    gamma = layer.gamma.numpy() if layer.scale else 1.0
-                    beta = layer.beta.numpy() if layer.center else 0.0
-                    scale = gamma / np.sqrt(layer.moving_variance.numpy() + layer.epsilon)
-                    self.params.append((scale, beta - layer.moving_mean.numpy() * scale))
-                else:
-                    self.params.append(None)
-        return self
-
-    def __call__(self, x):
-        x = np.asarray(x, np.float32)
-        if self.ops is None:
-            return keras.ops.convert_to_numpy(self.model(x))
-        for (kind, _, act), p in zip(self.ops, self.params):
-            if kind == "flatten":
-                x = x.reshape(x.shape[0], -1)
-            elif kind == "dense":
-                x = act(x @ p[0] + p[1])
-            elif kind == "act":
-                x = act(x)
-            else:
-                x = x * p[0] + p[1]
-        return x
-
-
 class Parameter(keras.layers.Layer):
     """A free trainable vector (PPO's state-independent log std, SAC's log alpha).
 
@@ -262,40 +175,3 @@ class AgentModel(keras.Model):
 
     def call(self, obs):
         return getattr(self, self.policy_name)(self.normalizer(obs))
-
-
-def polyak_update(target_vars, source_vars, tau):
-    """``target <- tau * source + (1 - tau) * target`` for every pair (tau=1 copies)."""
-    for t, s in zip(target_vars, source_vars):
-        t.assign(tau * s + (1.0 - tau) * t)
-
-
-def categorical_log_prob(logits, actions):
-    """log pi(a|s) of integer ``actions`` under a categorical with ``logits`` (last axis)."""
-    logp = tf.nn.log_softmax(logits, axis=-1)
-    return tf.gather(logp, tf.cast(actions, tf.int32), axis=-1, batch_dims=len(logits.shape) - 1)
-
-
-def categorical_entropy(logits):
-    logp = tf.nn.log_softmax(logits, axis=-1)
-    return -tf.reduce_sum(tf.exp(logp) * logp, axis=-1)
-
-
-def gaussian_log_prob(mean, log_std, x):
-    """Log-density of a diagonal Gaussian, summed over the last axis."""
-    z = (x - mean) * tf.exp(-log_std)
-    return tf.reduce_sum(-0.5 * z**2 - log_std - 0.5 * _LOG_2PI, axis=-1)
-
-
-def gaussian_entropy(log_std):
-    return tf.reduce_sum(log_std + 0.5 * (1.0 + _LOG_2PI), axis=-1)
-
-
-def squashed_gaussian_log_prob(mean, log_std, pre_tanh):
-    """log pi(a|s) of ``a = tanh(u)``, ``u ~ N(mean, exp(log_std))``.
-
-    The change of variables subtracts ``sum log(1 - tanh(u)^2)``, computed in the
-    stable form ``2 * (log 2 - u - softplus(-2u))`` (SAC paper, appendix C).
-    """
-    correction = 2.0 * (math.log(2.0) - pre_tanh - tf.nn.softplus(-2.0 * pre_tanh))
-    return gaussian_log_prob(mean, log_std, pre_tanh) - tf.reduce_sum(correction, axis=-1)

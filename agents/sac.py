@@ -1,8 +1,9 @@
 """Soft Actor-Critic (Haarnoja et al. 2018) with automatic entropy tuning.
 
-Only the losses and the update are here; the replay loop is
-``agents.base.OffPolicyAgent``. The policy is a tanh-squashed Gaussian whose
-log-probability is ``agents.networks.squashed_gaussian_log_prob``.
+This file is SAC: its hyperparameters, its networks, its policy (a tanh-squashed
+Gaussian, ``agents.distributions.squashed_diag_gaussian``) and one training step.
+The replay loop, the loop over ``gradient_steps`` and gradient clipping are
+``agents.off_policy``'s.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ import math
 
 import gymnasium as gym
 import keras
-import numpy as np
 import tensorflow as tf
 
-from agents.base import OffPolicyAgent, OffPolicyConfig, _clip_grads, register_agent
-from agents.networks import LOG_STD_MAX, LOG_STD_MIN, Parameter, mlp, polyak_update, squashed_gaussian_log_prob
+from agents import distributions
+from agents.config import OffPolicyConfig
+from agents.networks import Parameter, mlp
+from agents.off_policy import OffPolicyAgent
+from agents.optim import polyak_update
+from agents.registry import register_agent
 from agents.td3 import critic_input
+from zoo.core.checks import fail
 
 __all__ = ["SAC", "SACConfig"]
 
@@ -42,9 +47,9 @@ class SACConfig(OffPolicyConfig):
     def check(self, agent):
         super().check(agent)
         if self.ent_coef != "auto" and (isinstance(self.ent_coef, str) or not self.ent_coef >= 0):
-            raise ValueError(f"{agent}: invalid ent_coef={self.ent_coef!r}; expected 'auto' or a number >= 0")
+            fail("ent_coef", self.ent_coef, "'auto' or a number >= 0", agent)
         if self.target_entropy != "auto" and isinstance(self.target_entropy, str):
-            raise ValueError(f"{agent}: invalid target_entropy={self.target_entropy!r}; expected 'auto' or a number")
+            fail("target_entropy", self.target_entropy, "'auto' or a number", agent)
 
 
 @register_agent
@@ -55,6 +60,7 @@ class SAC(OffPolicyAgent):
     Config = SACConfig
     action_spaces = (gym.spaces.Box,)
     squashed = True
+    loss_names = ("critic_loss", "actor_loss", "ent_coef_loss", "ent_coef")
     RL_ZOO = {
         "Pendulum-v1": dict(learning_rate=1e-3),
         "MountainCarContinuous-v0": dict(learning_rate=3e-4, buffer_size=50_000, batch_size=512, ent_coef=0.1,
@@ -64,6 +70,9 @@ class SAC(OffPolicyAgent):
                                          ent_coef="auto", gamma=0.99, tau=0.01, train_freq=1, gradient_steps=1,
                                          learning_starts=10_000, net_arch=(400, 300)),
     }
+    test_config = dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32, net_arch=(32, 32),
+                       log_interval=100, buffer_size=5000)
+    test_learns = {"Box": (dict(test_config, learning_rate=3e-3, batch_size=64), 800, 17)}
 
     def _build(self):
         cfg = self.config
@@ -83,76 +92,48 @@ class SAC(OffPolicyAgent):
         self.actor_optimizer.build(networks["actor"].trainable_variables)
         self.critic_optimizer.build([v for k in self.critic_keys for v in networks[k].trainable_variables])
         self.alpha_optimizer.build(networks["log_alpha"].trainable_variables)
-        self._updates = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self._init_off_policy("actor")
         return networks, "actor", self.actor_optimizer
 
     def _optimizers(self):
         lr = self.config.learning_rate
         return [(self.actor_optimizer, lr), (self.critic_optimizer, lr), (self.alpha_optimizer, lr)]
 
+    def action_distribution(self, out):
+        return distributions.squashed_diag_gaussian(out[:, : self.action_dim], out[:, self.action_dim:])
+
     def _policy_output(self, x):
-        return keras.ops.tanh(self.model.actor(x)[:, : self.action_dim])
-
-    def _gaussian(self, s):
-        out = self.model.actor(s)
-        mean, log_std = out[:, : self.action_dim], out[:, self.action_dim:]
-        return mean, tf.clip_by_value(log_std, LOG_STD_MIN, LOG_STD_MAX)
-
-    def _sample(self, s):
-        """Reparameterised ``a = tanh(u)``, ``u ~ N(mean, std)``; returns ``(a, log pi(a|s))``."""
-        mean, log_std = self._gaussian(s)
-        u = mean + tf.exp(log_std) * self.rng.normal(tf.shape(mean))
-        return tf.tanh(u), squashed_gaussian_log_prob(mean, log_std, u)
-
-    def _policy_action(self, obs, deterministic):
-        s = self.normalizer(obs)
-        mean, _ = self._gaussian(s)
-        return tf.cond(deterministic, lambda: tf.tanh(mean), lambda: self._sample(s)[0])
-
-    def _explore(self, obs):
-        out = self._np_forward(obs)
-        mean = out[:, : self.action_dim]
-        log_std = np.clip(out[:, self.action_dim:], LOG_STD_MIN, LOG_STD_MAX)
-        return np.tanh(mean + np.exp(log_std) * self.np_rng.standard_normal(mean.shape)).astype(np.float32)
+        return keras.ops.tanh(self.model.actor(x)[:, : self.action_dim])  # the policy's mode, as a Keras model
 
     def _q(self, prefix, s, a):
         x = critic_input(s, a)
         return tf.stack([tf.squeeze(getattr(self.model, f"{prefix}{k}")(x), -1) for k in self.critic_keys])
 
-    def _train(self, obs, actions, rewards, next_obs, terminated):
+    def train_step(self, obs, actions, rewards, next_obs, terminated):
         cfg = self.config
         critic_vars = [v for k in self.critic_keys for v in getattr(self.model, k).trainable_variables]
-        actor_vars = self.model.actor.trainable_variables
         log_alpha = self.model.log_alpha.value
-        totals = tf.zeros([4])
-        for i in tf.range(tf.shape(obs)[0]):
-            self._updates.assign_add(1)
-            s, s2, a = self.normalizer(obs[i]), self.normalizer(next_obs[i]), actions[i]
-            alpha_loss = tf.zeros([])
-            if self.auto_alpha:
-                _, logp = self._sample(s)
-                with tf.GradientTape() as tape:
-                    alpha_loss = -tf.reduce_mean(log_alpha * tf.stop_gradient(logp + self.target_entropy))
-                self.alpha_optimizer.apply_gradients(zip(tape.gradient(alpha_loss, [log_alpha]), [log_alpha]))
-            alpha = tf.exp(tf.stop_gradient(log_alpha))
-            next_a, next_logp = self._sample(s2)
-            next_q = tf.reduce_min(self._q("target_", s2, next_a), axis=0) - alpha * next_logp
-            target = tf.stop_gradient(rewards[i] + cfg.gamma * (1.0 - terminated[i]) * next_q)
-            with tf.GradientTape() as tape:
-                critic_loss = 0.5 * tf.reduce_sum(tf.reduce_mean(tf.square(self._q("", s, a) - target), axis=-1))
-            grads = _clip_grads(tape.gradient(critic_loss, critic_vars), cfg.max_grad_norm)
-            self.critic_optimizer.apply_gradients(zip(grads, critic_vars))
-            with tf.GradientTape() as tape:
-                pi, logp = self._sample(s)
-                q = tf.reduce_min(self._q("", s, pi), axis=0)
-                actor_loss = tf.reduce_mean(alpha * logp - q)
-            grads = _clip_grads(tape.gradient(actor_loss, actor_vars), cfg.max_grad_norm)
-            self.actor_optimizer.apply_gradients(zip(grads, actor_vars))
-            if self._updates % cfg.target_update_interval == 0:
-                for key in self.critic_keys:
-                    polyak_update(getattr(self.model, f"target_{key}").weights, getattr(self.model, key).weights,
-                                  cfg.tau)
-            totals += tf.stack([critic_loss, actor_loss, alpha_loss, alpha[0]])
-        totals /= tf.cast(tf.shape(obs)[0], tf.float32)
-        return {"critic_loss": totals[0], "actor_loss": totals[1], "ent_coef_loss": totals[2], "ent_coef": totals[3]}
+        s, s2 = self.normalizer(obs), self.normalizer(next_obs)
+
+        alpha_loss = tf.zeros([])
+        if self.auto_alpha:  # alpha follows the entropy target (its gradient is never clipped)
+            _, logp = self.action_distribution(self.model.actor(s)).sample_and_log_prob(self.rng)
+            alpha_loss = self.minimize(self.alpha_optimizer, lambda: -tf.reduce_mean(
+                log_alpha * tf.stop_gradient(logp + self.target_entropy)), [log_alpha], clip=False)
+        alpha = tf.exp(tf.stop_gradient(log_alpha))
+
+        next_a, next_logp = self.action_distribution(self.model.actor(s2)).sample_and_log_prob(self.rng)
+        next_q = tf.reduce_min(self._q("target_", s2, next_a), axis=0) - alpha * next_logp
+        target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminated) * next_q)
+        critic_loss = self.minimize(self.critic_optimizer, lambda: 0.5 * tf.reduce_sum(
+            tf.reduce_mean(tf.square(self._q("", s, actions) - target), axis=-1)), critic_vars)
+
+        def actor_loss():
+            pi, logp = self.action_distribution(self.model.actor(s)).sample_and_log_prob(self.rng)
+            return tf.reduce_mean(alpha * logp - tf.reduce_min(self._q("", s, pi), axis=0))
+
+        actor_loss = self.minimize(self.actor_optimizer, actor_loss, self.model.actor.trainable_variables)
+        if self._updates % cfg.target_update_interval == 0:
+            for key in self.critic_keys:
+                polyak_update(getattr(self.model, f"target_{key}").weights, getattr(self.model, key).weights, cfg.tau)
+        return {"critic_loss": critic_loss, "actor_loss": actor_loss, "ent_coef_loss": alpha_loss,
+                "ent_coef": alpha[0]}

@@ -1,6 +1,8 @@
 """Twin Delayed DDPG (Fujimoto et al. 2018): clipped double Q, delayed actor, target smoothing.
 
-Only the loss and update are here; the replay loop is ``agents.base.OffPolicyAgent``.
+This file is TD3: its hyperparameters, its networks, its policy (the actor plus
+Gaussian exploration noise) and one training step. The replay loop, the loop
+over ``gradient_steps`` and gradient clipping are ``agents.off_policy``'s.
 ``DDPG`` (``agents.ddpg``) is this update with one critic, no delay and no target noise.
 """
 
@@ -10,11 +12,14 @@ import dataclasses
 
 import gymnasium as gym
 import keras
-import numpy as np
 import tensorflow as tf
 
-from agents.base import OffPolicyAgent, OffPolicyConfig, _clip_grads, register_agent
-from agents.networks import mlp, polyak_update
+from agents import distributions
+from agents.config import OffPolicyConfig
+from agents.networks import mlp
+from agents.off_policy import OffPolicyAgent
+from agents.optim import polyak_update
+from agents.registry import register_agent
 
 __all__ = ["TD3", "TD3Config", "critic_input"]
 
@@ -52,6 +57,8 @@ class TD3(OffPolicyAgent):
     Config = TD3Config
     action_spaces = (gym.spaces.Box,)
     squashed = True
+    stochastic_predict = False  # a deterministic policy, as in stable-baselines3
+    loss_names = ("critic_loss", "actor_loss")
     RL_ZOO = {
         "Pendulum-v1": dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000, action_noise=0.1,
                             gradient_steps=1, train_freq=1, learning_rate=1e-3, net_arch=(400, 300)),
@@ -60,6 +67,9 @@ class TD3(OffPolicyAgent):
                                          action_noise=0.1, gradient_steps=1, train_freq=1,
                                          learning_rate=1e-3, net_arch=(400, 300)),
     }
+    test_config = dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32, net_arch=(32, 32),
+                       log_interval=100, buffer_size=5000)
+    test_learns = {"Box": (dict(test_config, batch_size=64), 600, 17)}
 
     def _build(self):
         cfg = self.config
@@ -78,54 +88,38 @@ class TD3(OffPolicyAgent):
         self.critic_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.actor_optimizer.build(networks["actor"].trainable_variables)
         self.critic_optimizer.build([v for k in self.critic_keys for v in networks[k].trainable_variables])
-        self._updates = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self._init_off_policy("actor")
         return networks, "actor", self.actor_optimizer
 
     def _optimizers(self):
         return [(self.actor_optimizer, self.config.learning_rate), (self.critic_optimizer, self.config.learning_rate)]
 
-    def _policy_action(self, obs, deterministic):
-        return self.model.actor(self.normalizer(obs))  # deterministic policy, as in stable-baselines3
-
-    def _explore(self, obs):
-        action = self._np_forward(obs)
-        noise = self.config.action_noise * self.np_rng.standard_normal(action.shape)
-        return np.clip(action + noise, -1.0, 1.0).astype(np.float32)
+    def action_distribution(self, action):
+        return distributions.noisy_deterministic(action, self.config.action_noise)
 
     def _q(self, prefix, s, a):
         x = critic_input(s, a)
         return [tf.squeeze(getattr(self.model, f"{prefix}{k}")(x), -1) for k in self.critic_keys]
 
-    def _train(self, obs, actions, rewards, next_obs, terminated):
+    def train_step(self, obs, actions, rewards, next_obs, terminated):
         cfg = self.config
         critic_vars = [v for k in self.critic_keys for v in getattr(self.model, k).trainable_variables]
-        actor_vars = self.model.actor.trainable_variables
-        totals = tf.zeros([2])
-        for i in tf.range(tf.shape(obs)[0]):
-            self._updates.assign_add(1)
-            s, s2, a = self.normalizer(obs[i]), self.normalizer(next_obs[i]), actions[i]
-            next_a = self.model.target_actor(s2)
-            if cfg.target_policy_noise > 0:
-                noise = tf.clip_by_value(cfg.target_policy_noise * self.rng.normal(tf.shape(next_a)),
-                                         -cfg.target_noise_clip, cfg.target_noise_clip)
-                next_a = tf.clip_by_value(next_a + noise, -1.0, 1.0)
-            next_q = tf.reduce_min(tf.stack(self._q("target_", s2, next_a)), axis=0)
-            target = tf.stop_gradient(rewards[i] + cfg.gamma * (1.0 - terminated[i]) * next_q)
-            with tf.GradientTape() as tape:
-                critic_loss = tf.add_n([tf.reduce_mean(tf.square(q - target)) for q in self._q("", s, a)])
-            grads = _clip_grads(tape.gradient(critic_loss, critic_vars), cfg.max_grad_norm)
-            self.critic_optimizer.apply_gradients(zip(grads, critic_vars))
-            actor_loss = tf.zeros([])
-            if self._updates % cfg.policy_delay == 0:
-                with tf.GradientTape() as tape:
-                    q0 = tf.squeeze(self.model.critic_0(critic_input(s, self.model.actor(s))), -1)
-                    actor_loss = -tf.reduce_mean(q0)
-                grads = _clip_grads(tape.gradient(actor_loss, actor_vars), cfg.max_grad_norm)
-                self.actor_optimizer.apply_gradients(zip(grads, actor_vars))
-                for key in ["actor"] + self.critic_keys:
-                    polyak_update(getattr(self.model, f"target_{key}").weights, getattr(self.model, key).weights,
-                                  cfg.tau)
-            totals += tf.stack([critic_loss, actor_loss])
-        totals /= tf.cast(tf.shape(obs)[0], tf.float32)
-        return {"critic_loss": totals[0], "actor_loss": totals[1]}
+        s, s2 = self.normalizer(obs), self.normalizer(next_obs)
+
+        next_a = self.model.target_actor(s2)
+        if cfg.target_policy_noise > 0:  # target policy smoothing
+            noise = tf.clip_by_value(cfg.target_policy_noise * self.rng.normal(tf.shape(next_a)),
+                                     -cfg.target_noise_clip, cfg.target_noise_clip)
+            next_a = tf.clip_by_value(next_a + noise, -1.0, 1.0)
+        next_q = tf.reduce_min(tf.stack(self._q("target_", s2, next_a)), axis=0)
+        target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminated) * next_q)
+        critic_loss = self.minimize(self.critic_optimizer, lambda: tf.add_n(
+            [tf.reduce_mean(tf.square(q - target)) for q in self._q("", s, actions)]), critic_vars)
+
+        actor_loss = tf.zeros([])
+        if self._updates % cfg.policy_delay == 0:  # delayed actor and target updates
+            actor_loss = self.minimize(self.actor_optimizer, lambda: -tf.reduce_mean(
+                tf.squeeze(self.model.critic_0(critic_input(s, self.model.actor(s))), -1)),
+                self.model.actor.trainable_variables)
+            for key in ["actor"] + self.critic_keys:
+                polyak_update(getattr(self.model, f"target_{key}").weights, getattr(self.model, key).weights, cfg.tau)
+        return {"critic_loss": critic_loss, "actor_loss": actor_loss}

@@ -1,0 +1,138 @@
+"""Hyperparameters: ``AgentConfig`` (every agent), ``OnPolicyConfig`` and ``OffPolicyConfig``.
+
+An algorithm's config subclasses one of them, adds its own fields (each with a
+docstring) and redeclares a field to change its default. ``build_config`` turns
+keyword arguments into a checked config, naming the first bad value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import numbers
+
+from zoo.core.checks import fail
+
+__all__ = ["AgentConfig", "OnPolicyConfig", "OffPolicyConfig", "build_config", "check_schedule"]
+
+
+def _check_positive(config, names, agent):
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
+            fail(name, value, "a positive number", agent)
+
+
+@dataclasses.dataclass
+class AgentConfig:
+    """Hyperparameters shared by every agent (each algorithm subclasses this)."""
+
+    learning_rate: float = 3e-4
+    """Optimizer step size."""
+    lr_schedule: str = "constant"
+    """``"constant"`` or ``"linear"`` (decays to 0 over ``learn``, rl-zoo's ``lin_X``)."""
+    gamma: float = 0.99
+    """Discount factor."""
+    n_envs: int = 1
+    """Number of environment copies in the ``SyncVectorEnv`` (when ``env`` is an id)."""
+    net_arch: tuple = (64, 64)
+    """Hidden units of every network (zoo ``mlp`` ``hidden_units``)."""
+    activation: str = "tanh"
+    """Hidden activation of every network."""
+    normalize_obs: bool = False
+    """Normalise observations with running mean and variance (saved with the agent)."""
+    max_grad_norm: float | None = 0.5
+    """Clip the global gradient norm (``None``: no clipping)."""
+    stats_window: int = 100
+    """``episode_return`` and ``episode_length`` are means over this many last episodes."""
+    jit_compile: bool = True
+    """Compile the update with XLA (``tf.function(jit_compile=True)``); False: plain graph."""
+
+    _positive = ()  # fields that must be > 0, checked after learning_rate, n_envs, stats_window
+
+    def check(self, agent: str):
+        """Raise ``ValueError`` naming the first invalid hyperparameter."""
+        _check_positive(self, ("learning_rate", "n_envs", "stats_window") + tuple(self._positive), agent)
+        if not isinstance(self.gamma, numbers.Real) or not 0 < self.gamma <= 1:
+            fail("gamma", self.gamma, "a number in (0, 1]", agent)
+        check_schedule("lr_schedule", self.lr_schedule, agent)
+        arch = self.net_arch
+        if not isinstance(arch, (tuple, list)) or not all(isinstance(u, int) and u > 0 for u in arch):
+            fail("net_arch", arch, "a tuple of positive integers", agent)
+        self.net_arch = tuple(arch)
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            fail("max_grad_norm", self.max_grad_norm, "None or > 0", agent)
+
+
+@dataclasses.dataclass
+class OnPolicyConfig(AgentConfig):
+    """Hyperparameters shared by the rollout agents (PPO, A2C, REINFORCE)."""
+
+    n_steps: int = 2048
+    """Steps per env in one rollout (a rollout holds ``n_steps * n_envs`` transitions)."""
+    ent_coef: float = 0.0
+    """Entropy bonus weight."""
+    vf_coef: float = 0.5
+    """Value loss weight."""
+    normalize_advantage: bool = True
+    """Standardise the advantages (in each minibatch, or each rollout without minibatches)."""
+    log_std_init: float = 0.0
+    """Initial log standard deviation of the Gaussian policy (Box actions)."""
+
+    _positive = ("n_steps",)
+
+
+@dataclasses.dataclass
+class OffPolicyConfig(AgentConfig):
+    """Hyperparameters shared by the replay-buffer agents (DQN, SAC, TD3, DDPG)."""
+
+    buffer_size: int = 1_000_000
+    """Replay capacity in transitions."""
+    learning_starts: int = 100
+    """Env steps of uniform random actions before the first update."""
+    batch_size: int = 256
+    """Minibatch size of every gradient step."""
+    tau: float = 0.005
+    """Polyak coefficient of the target networks (1: hard copy)."""
+    train_freq: int = 1
+    """Env steps (all envs together) between two training phases."""
+    gradient_steps: int = 1
+    """Gradient steps per training phase (-1: as many as env steps collected)."""
+    log_interval: int = 1000
+    """Env steps per reported epoch (callbacks' ``on_epoch_end``)."""
+    jit_compile: bool = False
+    activation: str = "relu"
+    net_arch: tuple = (256, 256)
+    max_grad_norm: float | None = None
+
+    _positive = ("buffer_size", "batch_size", "train_freq", "log_interval")
+
+    def check(self, agent):
+        super().check(agent)
+        if not 0 < self.tau <= 1:
+            fail("tau", self.tau, "a number in (0, 1]", agent)
+        if self.learning_starts < 0:
+            fail("learning_starts", self.learning_starts, ">= 0", agent)
+        if self.gradient_steps == 0 or self.gradient_steps < -1:
+            fail("gradient_steps", self.gradient_steps, "a positive integer or -1", agent)
+
+
+def build_config(cls, agent: str, defaults: dict, overrides: dict):
+    """``cls(**defaults, **overrides)`` checked; unknown names fail with close matches."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in overrides:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=2)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(f"{agent}: unknown hyperparameter {key!r}{hint}; accepted: {', '.join(sorted(names))}")
+    values = {**{k: v for k, v in defaults.items() if k in names}, **overrides}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    config = cls(**values)
+    config.check(agent)
+    return config
+
+
+def check_schedule(name: str, value, agent: str):
+    """Raise unless ``value`` names a schedule: ``"constant"`` or ``"linear"``."""
+    if value not in ("constant", "linear"):
+        fail(name, value, "'constant' or 'linear'", agent)

@@ -1,0 +1,153 @@
+"""``OffPolicyAgent``: the replay loop and the update plumbing of DQN, SAC, TD3 and DDPG.
+
+Act (uniformly at random before ``learning_starts``, then by sampling the
+algorithm's ``action_distribution``), store, and every ``train_freq`` env steps run
+``gradient_steps`` updates. Their minibatches are sampled at once and the updates
+run in one compiled call that loops over them, calls the algorithm's
+``train_step`` on each and averages its losses.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import tensorflow as tf
+
+from agents.base import Agent
+from agents.buffers import ReplayBuffer
+from agents.config import OffPolicyConfig
+from agents.numpy_forward import NumpyForward
+from agents.optim import apply_gradients
+
+__all__ = ["OffPolicyAgent"]
+
+
+class OffPolicyAgent(Agent):
+    """Replay-buffer agents: act, store, and every ``train_freq`` steps run ``gradient_steps`` updates.
+
+    A subclass builds its networks (the policy network acts in the env loop), and
+    writes ``action_distribution`` (the acting network's output -> an ``agents.distributions``
+    distribution, the same code in TensorFlow and NumPy) and ``train_step``.
+    """
+
+    Config = OffPolicyConfig
+    stochastic_predict = True
+    """``predict(deterministic=False)`` samples the policy; False: it is the mode too (DQN, TD3, as SB3)."""
+
+    # ------------------------------------------------------------------ what an algorithm writes
+
+    def action_distribution(self, out):
+        """The acting network's output (a tensor, or a NumPy array in the env loop) -> its action distribution."""
+        raise NotImplementedError(f"{type(self).__name__} defines no action_distribution")
+
+    def train_step(self, obs, actions, rewards, next_obs, terminated) -> dict:
+        """One gradient step on one minibatch (raw observations); returns its losses (``loss_names``)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no train_step")
+
+    def minimize(self, optimizer, loss_fn, variables, clip: bool = True):
+        """Run ``loss_fn()`` under a tape and apply its gradient to ``variables``; return the loss.
+
+        The gradient is clipped to ``config.max_grad_norm`` (unless ``clip=False``).
+        """
+        with tf.GradientTape() as tape:
+            loss = loss_fn()
+        max_norm = self.config.max_grad_norm if clip else None
+        apply_gradients(optimizer, tape.gradient(loss, variables), variables, max_norm)
+        return loss
+
+    def _on_step(self):
+        """Called after every vector step (DQN's target network copy)."""
+
+    def _optimizers(self):
+        """``[(optimizer, initial learning rate)]`` for the learning-rate schedule."""
+        return [(self.optimizer, self.config.learning_rate)]
+
+    # ------------------------------------------------------------------ machinery
+
+    def _setup(self):
+        cfg = self.config
+        self.replay = ReplayBuffer(min(cfg.buffer_size, 10_000_000), (self.obs_dim,),
+                                   () if self.discrete else (self.action_dim,),
+                                   np.int64 if self.discrete else np.float32, seed=self.seed)
+        self._np_policy = None
+        self._since_train = 0
+        # gradient steps so far: train_step reads it for delayed and periodic updates
+        self._updates = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._train_fn = self.graph(self._train)
+
+    def _policy_action(self, obs, deterministic):
+        dist = self.action_distribution(getattr(self.model, self.model.policy_name)(self.normalizer(obs)))
+        if not self.stochastic_predict:
+            return dist.mode()
+        return tf.cond(deterministic, dist.mode, lambda: dist.sample(self.rng))
+
+    def _explore(self, obs) -> np.ndarray:
+        """Buffer-format exploratory actions after ``learning_starts``: a sample of the policy, in NumPy."""
+        return self.action_distribution(self._np_forward(obs)).sample(self.np_rng)
+
+    def _random_action(self):
+        if self.discrete:
+            return self.np_rng.integers(0, self.n_actions, size=self.n_envs)
+        return self.np_rng.uniform(-1.0, 1.0, size=(self.n_envs, self.action_dim)).astype(np.float32)
+
+    def _steps_per_epoch(self):
+        return max(self.config.log_interval, self.n_envs)
+
+    def _run_epoch(self, total_timesteps, target_timesteps):
+        cfg = self.config
+        self._sync_numpy()
+        end = min(self.num_timesteps + self._steps_per_epoch(), target_timesteps)
+        sums, count = collections.defaultdict(float), 0
+        while self.num_timesteps < end:
+            self._progress = 1.0 - (target_timesteps - self.num_timesteps) / total_timesteps
+            obs = self._last_obs
+            if self.num_timesteps < cfg.learning_starts:
+                action = self._random_action()
+            else:
+                action = self._explore(obs)
+            next_obs, rewards, terminated, _, final_obs = self._env_step(self._to_env(action))
+            self.replay.add(obs, action, rewards, final_obs, terminated)
+            self._last_obs = next_obs
+            self._since_train += self.n_envs
+            self._on_step()
+            if self.num_timesteps >= cfg.learning_starts and self._since_train >= cfg.train_freq:
+                steps = cfg.gradient_steps if cfg.gradient_steps > 0 else self._since_train // self.n_envs
+                self._since_train = 0
+                if self.normalizer.enabled:
+                    self.normalizer.update(self.replay.obs[max(0, self.replay.pos - 1000):self.replay.pos])
+                for opt, lr in self._optimizers():
+                    self._set_lr(opt, lr)
+                batch = self.replay.sample(steps, cfg.batch_size)
+                out = self._train_fn(*(tf.constant(b) for b in batch))
+                self._sync_numpy()
+                for k, v in out.items():
+                    sums[k] += float(v)
+                count += 1
+        return {k: v / count for k, v in sums.items()}
+
+    def _train(self, obs, actions, rewards, next_obs, terminated):
+        """``train_step`` on each of the minibatches stacked on the leading axis; the mean of its losses."""
+        n = tf.shape(obs)[0]
+        totals = tf.zeros([len(self.loss_names)])
+        for i in tf.range(n):
+            self._updates.assign_add(1)
+            losses = self.train_step(obs[i], actions[i], rewards[i], next_obs[i], terminated[i])
+            totals += tf.stack([losses[k] for k in self.loss_names])
+        totals /= tf.cast(n, tf.float32)
+        return {k: totals[i] for i, k in enumerate(self.loss_names)}
+
+    def _sync_numpy(self):
+        """Copy the acting network's current weights to its NumPy forward pass."""
+        if self._np_policy is None:
+            self._np_policy = NumpyForward(getattr(self.model, self.model.policy_name))
+        self._np_policy.sync()
+        self.normalizer.sync()
+
+    def _np_forward(self, obs):
+        """The acting network on raw observations, in NumPy."""
+        return self._np_policy(self.normalizer.numpy(obs))
+
+    def _reset_env(self):
+        super()._reset_env()
+        self._since_train = 0

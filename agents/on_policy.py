@@ -1,0 +1,203 @@
+"""``OnPolicyAgent``: rollouts of ``n_steps`` x ``n_envs``, advantages, and the update plumbing.
+
+The machinery collects a rollout (acting in NumPy), turns it into a batch
+(``rollout_batch``: GAE advantages and returns by default), and runs the update
+as one compiled call: ``n_epochs`` passes of shuffled minibatches (PPO) or one
+step on the whole rollout (A2C, REINFORCE). Each gradient step calls the
+algorithm's ``train_step(batch, **params)`` inside a tape and applies the
+gradient of its ``"loss"`` with ``agents.apply_gradients``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from agents import distributions
+from agents.base import Agent
+from agents.buffers import RolloutBuffer, compute_gae
+from agents.config import OnPolicyConfig
+from agents.networks import Parameter, mlp
+from agents.numpy_forward import NumpyForward
+from agents.optim import apply_gradients
+
+__all__ = ["OnPolicyAgent"]
+
+
+class OnPolicyAgent(Agent):
+    """Rollouts of ``n_steps`` per env with a categorical or diagonal-Gaussian policy.
+
+    Networks: ``actor`` (logits or Gaussian means), ``critic`` (state value, unless
+    ``uses_critic`` is false) and, for Box actions, ``log_std`` (state-independent,
+    as in stable-baselines3). A subclass writes ``train_step``; it may change
+    ``minibatches`` (shuffled minibatches), ``update_params`` (scalars of one
+    update) and ``rollout_batch`` (what the update sees).
+    """
+
+    Config = OnPolicyConfig
+    uses_critic = True
+
+    # ------------------------------------------------------------------ what an algorithm writes
+
+    def train_step(self, batch: dict, **params) -> dict:
+        """One gradient step's losses on ``batch`` (a dict of tensors); ``"loss"`` is minimised."""
+        raise NotImplementedError(f"{type(self).__name__} defines no train_step")
+
+    def minibatches(self):
+        """``(n_epochs, batch_size)`` of shuffled minibatches, or ``None``: one step on the whole rollout."""
+        return None
+
+    def update_params(self) -> dict:
+        """Scalars of this update (schedules), passed to ``train_step`` as keyword arguments."""
+        return {}
+
+    def rollout_batch(self, last_values) -> dict:
+        """The rollout as flat arrays: ``obs``, ``actions``, ``log_probs``, ``values`` and GAE's
+        ``advantages`` and ``returns`` (with ``config.gae_lambda``)."""
+        buf, cfg = self.buffer, self.config
+        advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, last_values, cfg.gamma, cfg.gae_lambda)
+        keys = ("obs", "actions", "log_probs", "values", "advantages", "returns")
+        arrays = buf.flat(buf.obs, buf.actions, buf.log_probs, buf.values, advantages, returns)
+        return dict(zip(keys, arrays))
+
+    # ------------------------------------------------------------------ networks
+
+    def _build(self):
+        cfg = self.config
+        networks = {"actor": mlp(self.obs_dim, self.n_actions, cfg.net_arch, cfg.activation, name="actor")}
+        if self.uses_critic:
+            networks["critic"] = mlp(self.obs_dim, 1, cfg.net_arch, cfg.activation, name="critic")
+        if not self.discrete:
+            networks["log_std"] = Parameter(self.action_dim, cfg.log_std_init, name="log_std")
+        self.optimizer = self._make_optimizer()
+        self.optimizer.build([v for net in networks.values() for v in net.trainable_variables])
+        return networks, "actor", self.optimizer
+
+    def _setup(self):
+        self.buffer = RolloutBuffer(self.config.n_steps, self.n_envs, (self.obs_dim,),
+                                    () if self.discrete else (self.action_dim,),
+                                    np.int64 if self.discrete else np.float32)
+        self._np_actor = None
+        self._update_fn = self.graph(self._update)
+
+    def _make_optimizer(self):
+        return keras.optimizers.Adam(self.config.learning_rate, epsilon=1e-5)
+
+    def trainable_variables(self):
+        return [v for key in self.model.network_names for v in getattr(self.model, key).trainable_variables]
+
+    # ------------------------------------------------------------------ the policy (TensorFlow)
+
+    def distribution(self, obs):
+        """The policy's action distribution on raw observations (TensorFlow)."""
+        out = self.model.actor(self.normalizer(obs))
+        if self.discrete:
+            return distributions.categorical(out)
+        return distributions.diag_gaussian(out, self.model.log_std(out))
+
+    def log_prob_entropy(self, obs, actions):
+        """``(log pi(actions|obs), entropy)`` under the current policy."""
+        dist = self.distribution(obs)
+        return dist.log_prob(actions), dist.entropy()
+
+    def _values(self, obs):
+        """``V(obs)`` on raw observations (zeros without a critic)."""
+        if not self.uses_critic:
+            return tf.zeros(tf.shape(obs)[:1])
+        return tf.squeeze(self.model.critic(self.normalizer(obs)), -1)
+
+    def _policy_action(self, obs, deterministic):
+        dist = self.distribution(obs)
+        greedy = dist.mode()
+        return tf.cond(deterministic, lambda: greedy, lambda: tf.cast(dist.sample(self.rng), greedy.dtype))
+
+    # ------------------------------------------------------------------ acting (NumPy)
+
+    def _sync_numpy(self):
+        """Copy the current weights to the NumPy forward passes used while acting."""
+        if self._np_actor is None:
+            self._np_actor = NumpyForward(self.model.actor)
+            self._np_critic = NumpyForward(self.model.critic) if self.uses_critic else None
+        self.normalizer.sync()
+        self._np_actor.sync()
+        if self._np_critic is not None:
+            self._np_critic.sync()
+        if not self.discrete:
+            self._np_log_std = self.model.log_std.value.numpy()
+
+    def _np_values(self, obs):
+        if self._np_critic is None:
+            return np.zeros(len(obs), np.float32)
+        return self._np_critic(self.normalizer.numpy(obs))[:, 0]
+
+    def _act(self, obs):
+        """Sample actions in NumPy: ``(actions, values, log-probs)``."""
+        out = self._np_actor(self.normalizer.numpy(obs))
+        if self.discrete:
+            dist = distributions.categorical(out)
+        else:
+            dist = distributions.diag_gaussian(out, self._np_log_std)
+        actions, logp = dist.sample_and_log_prob(self.np_rng)
+        return actions, self._np_values(obs), logp.astype(np.float32)
+
+    # ------------------------------------------------------------------ rollouts
+
+    def _steps_per_epoch(self):
+        return self.config.n_steps * self.n_envs
+
+    def collect_rollout(self):
+        """Fill ``self.buffer``; returns the values of the observations after the last step.
+
+        A truncated episode (time limit) gets ``gamma * V(final_obs)`` added to its last
+        reward, so that it bootstraps; a terminated one does not.
+        """
+        buf, gamma = self.buffer, self.config.gamma
+        buf.reset()
+        self._sync_numpy()
+        while not buf.full:
+            obs = self._last_obs
+            action, value, logp = self._act(obs)
+            next_obs, rewards, terminated, truncated, final_obs = self._env_step(self._to_env(action))
+            cut = truncated & ~terminated
+            if cut.any():
+                rewards = rewards + gamma * cut * self._np_values(final_obs)
+            buf.add(obs, action, rewards, terminated | truncated, value, logp)
+            self._last_obs = next_obs
+        return self._np_values(self._last_obs)
+
+    def _run_epoch(self, total_timesteps, target_timesteps):
+        last_values = self.collect_rollout()
+        batch = self.rollout_batch(last_values)
+        self._set_lr(self.optimizer, self.config.learning_rate)
+        params = {k: tf.constant(v, tf.float32) for k, v in self.update_params().items()}
+        losses = self._update_fn(batch, params)
+        self.normalizer.update(self.buffer.obs)
+        return losses
+
+    # ------------------------------------------------------------------ the update (one graph call)
+
+    def _gradient_step(self, batch, params, variables):
+        with tf.GradientTape() as tape:
+            losses = self.train_step(batch, **params)
+        apply_gradients(self.optimizer, tape.gradient(losses["loss"], variables), variables, self.config.max_grad_norm)
+        return tf.stack([losses[k] for k in self.loss_names])
+
+    def _update(self, batch, params):
+        variables = self.trainable_variables()
+        schedule = self.minibatches()
+        if schedule is None:
+            totals = self._gradient_step(batch, params, variables)
+        else:
+            n_epochs, batch_size = schedule
+            n = tf.shape(batch["obs"])[0]
+            n_batches = n // batch_size
+            totals = tf.zeros([len(self.loss_names)])
+            for _ in tf.range(n_epochs):
+                perm = tf.argsort(self.rng.uniform([n]))
+                for b in tf.range(n_batches):
+                    idx = perm[b * batch_size:(b + 1) * batch_size]
+                    minibatch = {k: tf.gather(v, idx) for k, v in batch.items()}
+                    totals += self._gradient_step(minibatch, params, variables)
+            totals /= tf.cast(n_epochs * n_batches, tf.float32)
+        return {k: totals[i] for i, k in enumerate(self.loss_names)}
