@@ -37,6 +37,7 @@ from zoo.registry import (  # noqa: E402
     get,
     info,
     list_models,
+    list_pretrained,
     load_weights,
     register,
 )
@@ -67,9 +68,13 @@ _ALIASES = {
 }
 
 #: Names re-exported from a module.
-_NAMES = {"receptive_field": "zoo.insight.receptive_field", "ReceptiveField": "zoo.insight.receptive_field"}
+_NAMES = {
+    "receptive_field": "zoo.insight.receptive_field",
+    "ReceptiveField": "zoo.insight.receptive_field",
+    "decode_predictions": "zoo.weights.imagenet",
+}
 
-__all__ = ["ModelInfo", "UnknownModelError", "get", "info", "list_models", "load_weights", "register",
+__all__ = ["ModelInfo", "UnknownModelError", "get", "info", "list_models", "list_pretrained", "load_weights", "register",
            *_SUBMODULES, *_ALIASES, *_NAMES]
 
 

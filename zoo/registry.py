@@ -39,12 +39,13 @@ __all__ = [
     "get",
     "list_models",
     "info",
+    "list_pretrained",
     "load_weights",
     "HEAD_LAYER_NAMES",
 ]
 
 #: Arguments that ``get`` handles itself rather than passing to a builder.
-_REGISTRY_ARGS = ("weights", "compile")
+_REGISTRY_ARGS = ("weights", "compile", "weights_dir", "download", "strict")
 
 
 class UnknownModelError(KeyError):
@@ -71,6 +72,7 @@ class ModelInfo:
     reference: dict | None = None  # result the recipe reproduces: data, metric, value
     test_config: dict | None = None  # small overrides for the registry-driven tests
     example: Callable | None = None  # example(model, batch, rng) -> (x, y) for non-float inputs
+    pretrained: dict = dataclasses.field(default_factory=dict)  # tag -> zoo.weights.pretrained.Pretrained
     description: str = ""
     builder: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
     entry: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
@@ -104,6 +106,7 @@ class ModelInfo:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out.pop("builder")
         out.pop("entry")
+        out["pretrained"] = {tag: p.as_dict() for tag, p in self.pretrained.items()}
         return out
 
 
@@ -126,8 +129,13 @@ def register(
     reference: dict | None = None,
     test_config: dict | None = None,
     example: Callable | None = None,
+    pretrained: tuple = (),
 ):
-    """Decorator that registers an entry point under ``name`` (default: its ``__name__``)."""
+    """Decorator that registers an entry point under ``name`` (default: its ``__name__``).
+
+    ``pretrained``: the model's weight tags (``zoo.weights.pretrained.Pretrained``), so that
+    ``zoo.get(name, weights=tag)`` and ``zoo.get(f"{name}.{tag}")`` load them.
+    """
 
     def decorate(entry: Callable) -> Callable:
         model_name = name or entry.__name__
@@ -147,6 +155,7 @@ def register(
             reference=reference,
             test_config=test_config,
             example=example,
+            pretrained={p.tag: p for p in pretrained},
             description=inspect.cleandoc(entry.__doc__ or "").split("\n")[0],
             builder=builder or entry,
             entry=entry,
@@ -169,7 +178,7 @@ def _lookup(name: str) -> ModelInfo:
         raise TypeError(f"model name must be a string, got {name!r} ({type(name).__name__})")
     if name in _REGISTRY:
         return _REGISTRY[name]
-    close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, [*_REGISTRY, *_tagged_names()], n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; see zoo.list_models()"
     raise UnknownModelError(f"unknown model {name!r}{hint}")
 
@@ -186,9 +195,34 @@ def list_models(pattern: str = "*", family: str | None = None, task: str | None 
     )
 
 
+def _tagged_names() -> list[str]:
+    return [f"{n}.{tag}" for n, m in _REGISTRY.items() for tag in m.pretrained]
+
+
+def _split_tag(name: str) -> tuple[str, str | None]:
+    """``"resnet50.imagenet"`` -> ``("resnet50", "imagenet")``; an untagged name -> ``(name, None)``."""
+    _ensure_models_imported()
+    if isinstance(name, str) and name not in _REGISTRY and "." in name:
+        base, _, tag = name.rpartition(".")
+        if base in _REGISTRY:
+            if tag not in _REGISTRY[base].pretrained:
+                close = difflib.get_close_matches(name, _tagged_names(), n=3, cutoff=0.6)
+                hint = f"; did you mean {', '.join(close)}?" if close else "; see zoo.list_pretrained()"
+                raise UnknownModelError(f"unknown pretrained tag {name!r}{hint}")
+            return base, tag
+    return name, None
+
+
+def list_pretrained(pattern: str = "*") -> list[str]:
+    """Tagged names ``model.tag`` whose model or tagged name matches an fnmatch ``pattern``, sorted."""
+    _ensure_models_imported()
+    return sorted(t for t in _tagged_names()
+                  if fnmatch.fnmatchcase(t, pattern) or fnmatch.fnmatchcase(t.rpartition(".")[0], pattern))
+
+
 def info(name: str) -> dict:
-    """Metadata of ``name``: family, task, paper, params, min input, recipe, reference, defaults."""
-    meta = _lookup(name)
+    """Metadata of ``name``: family, task, paper, params, min input, recipe, reference, pretrained tags, defaults."""
+    meta = _lookup(_split_tag(name)[0])
     out = meta.as_dict()
     out["defaults"] = {k: v for k, v in meta.defaults().items() if k != "keras"}
     out["arguments"] = meta.accepted_arguments()
@@ -262,20 +296,33 @@ def _check_overrides(meta: ModelInfo, overrides: dict) -> dict:
 def get(name: str, **overrides: Any):
     """Build registered model ``name`` with ``overrides`` applied.
 
-    ``weights=`` a local ``.weights.h5`` or ``.keras`` file loads its weights
-    (a file saved with another class count loads all but the head).
+    ``weights=`` a pretrained tag (``"imagenet"``; ``zoo.get("resnet50.imagenet")`` is
+    the same) loads the published weights, offline first (``weights_dir=``,
+    ``download=``, ``strict=``: see :mod:`zoo.weights.pretrained`); a local
+    ``.weights.h5`` or ``.keras`` file loads its weights. Either way a top with
+    another class count is kept freshly initialised and the rest loads.
     ``compile=True`` compiles with the registered reference recipe.
     """
+    name, tag = _split_tag(name)
     meta = _lookup(name)
+    if tag is not None:
+        if overrides.get("weights") not in (None, tag):
+            _fail(name, "weights", overrides["weights"], f"None or {tag!r} with the tagged name {name}.{tag}")
+        overrides = {**overrides, "weights": tag}
     args = _check_overrides(meta, overrides)
     weights = overrides.get("weights")
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        _fail(name, "weights", weights, "None or a path to a local .weights.h5 or .keras file")
-    if weights is not None:
+    pretrained = _pretrained_tag(meta, weights)
+    if weights is not None and pretrained is None:
         check_weights_path(name, weights)
 
     model = meta.builder(**args)
-    if weights is not None:
+    if pretrained is not None:
+        from zoo.weights.pretrained import load_pretrained
+
+        config = {**meta.defaults(), **args}
+        load_pretrained(model, name, pretrained, config, weights_dir=overrides.get("weights_dir"),
+                        download=overrides.get("download"), strict=bool(overrides.get("strict", False)))
+    elif weights is not None:
         load_weights(model, weights, rebuild=lambda: meta.builder(**args))
     if overrides.get("compile"):
         from zoo.core.recipe import compile_from_recipe
@@ -283,6 +330,28 @@ def get(name: str, **overrides: Any):
         compile_from_recipe(model, meta.recipe or {}, name=name)
     remember_build(model, name, {k: v for k, v in overrides.items() if k not in _REGISTRY_ARGS})
     return model
+
+
+def _pretrained_tag(meta: ModelInfo, weights):
+    """The registered tag ``weights`` names, None for a path; a clear error for anything else."""
+    if weights is None:
+        return None
+    if not isinstance(weights, (str, os.PathLike)):
+        tags = ", ".join(repr(t) for t in meta.pretrained) or "none for this model"
+        _fail(meta.name, "weights", weights, f"None or a path to a local .weights.h5 or .keras file, or a pretrained "
+                                              f"tag ({tags})")
+    text = os.fspath(weights)
+    if text in meta.pretrained:
+        return meta.pretrained[text]
+    if text.endswith((".weights.h5", ".keras")) or os.sep in text:
+        return None
+    having = sorted(n for n, m in _REGISTRY.items() if text in m.pretrained)
+    if having:
+        raise ValueError(f"{meta.name}: invalid weights={text!r}: {meta.name} has no {text!r} weights; the models "
+                         f"that have them: {', '.join(having)}")
+    tags = sorted({t for m in _REGISTRY.values() for t in m.pretrained})
+    raise ValueError(f"{meta.name}: invalid weights={text!r}; expected a path ending in .weights.h5 or .keras, or a "
+                     f"pretrained tag ({', '.join(map(repr, tags)) or 'none registered'})")
 
 
 def remember_build(model, name: str, args: dict):
