@@ -68,5 +68,5 @@ class A2C(OnPolicyAgent):
             advantages = (advantages - tf.reduce_mean(advantages)) / (tf.math.reduce_std(advantages) + 1e-8)
         log_prob, entropy = self.log_prob_entropy(batch["obs"], batch["actions"])
         loss, policy_loss, value_loss, entropy_loss = actor_critic_loss(
-            log_prob, entropy, self._values(batch["obs"]), advantages, batch["returns"], cfg.ent_coef, cfg.vf_coef)
+            log_prob, entropy, self.values(batch["obs"]), advantages, batch["returns"], cfg.ent_coef, cfg.vf_coef)
         return {"loss": loss, "policy_loss": policy_loss, "value_loss": value_loss, "entropy_loss": entropy_loss}

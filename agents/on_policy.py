@@ -101,7 +101,7 @@ class OnPolicyAgent(Agent):
         dist = self.distribution(obs)
         return dist.log_prob(actions), dist.entropy()
 
-    def _values(self, obs):
+    def values(self, obs):
         """``V(obs)`` on raw observations (zeros without a critic)."""
         if not self.uses_critic:
             return tf.zeros(tf.shape(obs)[:1])

@@ -94,7 +94,7 @@ class PPO(OnPolicyAgent):
             adv = (adv - tf.reduce_mean(adv)) / (tf.math.reduce_std(adv) + 1e-8)
         log_prob, entropy = self.log_prob_entropy(batch["obs"], batch["actions"])
         pg_loss, approx_kl, clip_fraction = ppo_losses(log_prob, batch["log_probs"], adv, clip_range)
-        values, old_values = self._values(batch["obs"]), batch["values"]
+        values, old_values = self.values(batch["obs"]), batch["values"]
         if cfg.clip_range_vf is not None:
             values = old_values + tf.clip_by_value(values - old_values, -cfg.clip_range_vf, cfg.clip_range_vf)
         value_loss = tf.reduce_mean(tf.square(batch["returns"] - values))

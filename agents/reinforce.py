@@ -68,7 +68,7 @@ class REINFORCE(OnPolicyAgent):
         mask, returns = batch["mask"], batch["returns"]
         n = tf.maximum(tf.reduce_sum(mask), 1.0)
         log_prob, entropy = self.log_prob_entropy(batch["obs"], batch["actions"])
-        values = self._values(batch["obs"])
+        values = self.values(batch["obs"])
         advantages = returns - tf.stop_gradient(values)
         if cfg.normalize_advantage:
             mean = tf.reduce_sum(mask * advantages) / n

@@ -1,6 +1,10 @@
 """Agents in the style of stable-baselines3's tests: they run, learn identity envs,
 are reproducible, round-trip through save/load, talk to Keras callbacks, and
-refuse bad input with a clear message."""
+refuse bad input with a clear message.
+
+The first tests walk ``agents.list_agents()``: a new agent gets them by being
+registered, with the facts they need declared on its class (``test_config``,
+``test_learns``, ``loss_names``, ``action_spaces``)."""
 
 import csv
 import importlib.util
@@ -10,108 +14,66 @@ import gymnasium as gym
 import keras
 import numpy as np
 import pytest
-from identity_envs import BoxIdentityEnv, CountdownEnv, DiscreteIdentityEnv, NaNRewardEnv
+from agent_checks import check_learns, check_runs, check_save_load, run_cases, vec
+from identity_envs import CountdownEnv, NaNRewardEnv
 
 import agents
 
-SAME_STEP = gym.vector.AutoresetMode.SAME_STEP
-DISCRETE = ["DQN", "REINFORCE", "A2C", "PPO"]
-CONTINUOUS = ["PPO", "A2C", "REINFORCE", "SAC", "TD3", "DDPG"]
-SMALL_OFF = dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32, net_arch=(32, 32),
-                 log_interval=100, buffer_size=5000)
-SMALL = {
-    "DQN": dict(SMALL_OFF, target_update_interval=50),
-    "REINFORCE": dict(n_steps=50, net_arch=(32,), jit_compile=False),
-    "A2C": dict(n_steps=8, net_arch=(32,), jit_compile=False),
-    "PPO": dict(n_steps=32, batch_size=32, n_epochs=2, net_arch=(32,), jit_compile=False),
-    "SAC": SMALL_OFF,
-    "TD3": SMALL_OFF,
-    "DDPG": SMALL_OFF,
-}
-LOSS_KEY = {"DQN": "loss", "REINFORCE": "policy_loss", "A2C": "value_loss", "PPO": "approx_kl",
-            "SAC": "critic_loss", "TD3": "critic_loss", "DDPG": "actor_loss"}
+
+def small(name):
+    """The agent's own small hyperparameters (``test_config`` on its class)."""
+    return agents.registry.agent_class(name).test_config
 
 
-def vec(make_env, n):
-    return gym.vector.SyncVectorEnv([make_env] * n, autoreset_mode=SAME_STEP)
+# --------------------------------------------------------------------------- every registered agent
 
 
-@pytest.mark.parametrize("name,env_id", [(n, "CartPole-v1") for n in DISCRETE]
-                         + [(n, "Pendulum-v1") for n in CONTINUOUS])
+@pytest.mark.parametrize("name,env_id", run_cases())
 def test_runs_a_few_hundred_steps(name, env_id):
-    agent = agents.make(name, env_id, seed=0, use_rl_zoo=False, **SMALL[name])
-    assert agent.learn(300) is agent
-    history = agent.history.history
-    assert agent.num_timesteps >= 300
-    for key in ("episode_return", "episode_length", "steps_per_second", "timesteps", LOSS_KEY[name]):
-        assert key in history, key
-    assert all(np.isfinite(history[LOSS_KEY[name]]))
-    action, state = agent.predict(agent.env.observation_space.sample()[0])
-    assert state is None and agent.action_space.contains(np.asarray(action, agent.action_space.dtype))
-    assert agent.policy_model.output_shape[-1] == (agent.n_actions if agent.discrete else agent.action_dim)
+    check_runs(name, env_id)
 
 
-LEARN = {
-    # name, space: (hyperparameters, steps, threshold out of 20)
-    ("DQN", "d"): (dict(learning_starts=100, train_freq=4, gradient_steps=4, batch_size=32, learning_rate=3e-3,
-                        target_update_interval=50, exploration_fraction=0.3, net_arch=(32,)), 1000, 18),
-    ("REINFORCE", "d"): (dict(n_envs=4, n_steps=40, learning_rate=1e-2, net_arch=(32,)), 1000, 18),
-    ("A2C", "d"): (dict(n_envs=4, n_steps=8, learning_rate=3e-3, net_arch=(32,)), 1000, 18),
-    ("PPO", "d"): (dict(n_envs=4, n_steps=32, batch_size=64, learning_rate=3e-3, net_arch=(32,)), 1000, 18),
-    ("PPO", "b"): (dict(n_envs=4, n_steps=16, batch_size=32, learning_rate=1e-2, net_arch=(32,)), 2000, 17),
-    ("SAC", "b"): (dict(SMALL_OFF, learning_rate=3e-3, batch_size=64), 800, 17),
-    ("TD3", "b"): (dict(SMALL_OFF, batch_size=64), 600, 17),
-    ("DDPG", "b"): (dict(SMALL_OFF, batch_size=64), 600, 17),
-}
-
-
-@pytest.mark.parametrize("name,space", list(LEARN))
+@pytest.mark.parametrize("name,space", [(n, s) for n in agents.list_agents()
+                                        for s in agents.registry.agent_class(n).test_learns])
 def test_learns_identity_env(name, space):
-    params, steps, threshold = LEARN[name, space]
-    params = dict(params)
-    make_env = DiscreteIdentityEnv if space == "d" else BoxIdentityEnv
-    agent = agents.make(name, vec(make_env, params.pop("n_envs", 1)), seed=0, **params)
-    before, _ = agents.evaluate(agent, make_env(), n_episodes=5)
-    agent.learn(steps)
-    mean, _ = agents.evaluate(agent, make_env(), n_episodes=5)
-    assert mean >= threshold > before, (before, mean)
+    check_learns(name, space)
+
+
+@pytest.mark.parametrize("name", agents.list_agents())
+def test_save_load_round_trip_is_exact(name, tmp_path):
+    check_save_load(name, tmp_path)
+
+
+def test_every_agent_declares_its_test_data():
+    for name in agents.list_agents():
+        cls = agents.registry.agent_class(name)
+        assert cls.test_config and cls.loss_names, name
+        assert set(cls.test_learns) <= {"Discrete", "Box"}, name
+
+
+# --------------------------------------------------------------------------- the machinery, on PPO and SAC
 
 
 @pytest.mark.parametrize("name", ["PPO", "SAC"])
 def test_same_seed_same_run(name):
     env_id = "CartPole-v1" if name == "PPO" else "Pendulum-v1"
+    loss_names = agents.registry.agent_class(name).loss_names
     runs = []
     for _ in range(2):
-        agent = agents.make(name, env_id, seed=3, **SMALL[name]).learn(200)
+        agent = agents.make(name, env_id, seed=3, **small(name)).learn(200)
         obs = np.random.default_rng(0).normal(size=(6, *agent.observation_space.shape)).astype("float32")
         runs.append((agent.predict(obs)[0], agent.history.history, agent.model.get_weights()))
     (a1, h1, w1), (a2, h2, w2) = runs
     np.testing.assert_array_equal(a1, a2)
-    assert h1[LOSS_KEY[name]] == h2[LOSS_KEY[name]]
+    for key in loss_names:
+        assert h1[key] == h2[key], key
     assert all(np.array_equal(x, y) for x, y in zip(w1, w2))
-    other = agents.make(name, env_id, seed=4, **SMALL[name])
+    other = agents.make(name, env_id, seed=4, **small(name))
     assert not all(np.array_equal(x, y) for x, y in zip(w1, other.model.get_weights()))
 
 
-@pytest.mark.parametrize("name", agents.list_agents())
-def test_save_load_round_trip_is_exact(name, tmp_path):
-    env_id = "CartPole-v1" if name == "DQN" else "Pendulum-v1"
-    agent = agents.make(name, env_id, seed=1, normalize_obs=True, **SMALL[name]).learn(120)
-    path = agent.save(tmp_path / "agent")
-    assert path.endswith(".zip") and os.path.isfile(path)
-    loaded = agents.load(path)
-    assert type(loaded) is type(agent) and loaded.config == agent.config
-    assert loaded.num_timesteps == agent.num_timesteps
-    assert all(np.array_equal(x, y) for x, y in zip(agent.model.get_weights(), loaded.model.get_weights()))
-    np.testing.assert_array_equal(loaded.normalizer.mean.numpy(), agent.normalizer.mean.numpy())
-    obs = np.random.default_rng(0).normal(size=(8, *agent.observation_space.shape)).astype("float32")
-    np.testing.assert_array_equal(agent.predict(obs)[0], loaded.predict(obs)[0])
-    np.testing.assert_array_equal(agent.policy_model(obs), loaded.policy_model(obs))
-    loaded.learn(60)  # a loaded agent trains on
-
-
 def test_dqn_options_and_tuned_defaults():
-    agent = agents.DQN("CartPole-v1", double_q=True, dueling=True, **SMALL["DQN"]).learn(150)
+    agent = agents.DQN("CartPole-v1", double_q=True, dueling=True, **small("DQN")).learn(150)
     assert agent.config.dueling and np.isfinite(agent.history.history["loss"][-1])
     assert agents.DQN("CartPole-v1").config.train_freq == 256  # rl-baselines3-zoo's CartPole values
     assert agents.DQN("CartPole-v1", use_rl_zoo=False).config.train_freq == 4  # stable-baselines3 defaults
@@ -137,7 +99,7 @@ class Recorder(keras.callbacks.Callback):
 def test_callbacks_receive_logs(tmp_path):
     recorder = Recorder()
     csv_path = tmp_path / "log.csv"
-    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])  # rollouts of 8 x 32 = 256 steps
+    agent = agents.PPO("CartPole-v1", seed=0, **small("PPO"))  # rollouts of 8 x 32 = 256 steps
     callbacks = [recorder, keras.callbacks.CSVLogger(str(csv_path))]
     has_tensorboard = importlib.util.find_spec("tensorboard") is not None
     if has_tensorboard:
@@ -156,7 +118,7 @@ def test_callbacks_receive_logs(tmp_path):
 
 
 def test_early_stopping_on_episode_return_stops_learn():
-    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])
+    agent = agents.PPO("CartPole-v1", seed=0, **small("PPO"))
     stop = keras.callbacks.EarlyStopping(monitor="episode_return", mode="max", baseline=1e9, patience=2)
     agent.learn(100_000, callbacks=[stop])
     assert stop.stopped_epoch > 0 and agent.num_timesteps == 256 * (stop.stopped_epoch + 1) < 100_000
@@ -179,7 +141,7 @@ def test_truncation_bootstraps_and_termination_does_not():
     np.testing.assert_array_equal(agent.buffer.rewards[:, 0], np.ones(6))
 
     for terminate_at, truncate_at, expect_terminated in ((3, 100, 1.0), (100, 3, 0.0)):
-        env = vec(lambda: CountdownEnv(terminate_at, truncate_at), 1)
+        env = vec(lambda a=terminate_at, b=truncate_at: CountdownEnv(a, b), 1)
         agent = agents.DQN(env, seed=0, learning_starts=1000, log_interval=5).learn(5)
         # the third transition ends the episode: its next_obs is the real final observation, not the reset one
         assert agent.replay.next_obs[2, 0] == 3.0 and agent.replay.obs[3, 0] == 0.0
@@ -237,7 +199,7 @@ def test_load_errors(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="could not read agent file"):
         agents.load(bad)
-    path = agents.PPO("CartPole-v1", **SMALL["PPO"]).save(tmp_path / "ppo")
+    path = agents.PPO("CartPole-v1", **small("PPO")).save(tmp_path / "ppo")
     with pytest.raises(ValueError, match="was saved for (observation|action)_space"):
         agents.load(path, env=gym.make("MountainCarContinuous-v0"))
 
@@ -245,20 +207,20 @@ def test_load_errors(tmp_path):
 def test_zoo_callbacks_work_unchanged(tmp_path):
     from zoo.callbacks import Checkpoint, EarlyStopping
 
-    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])
+    agent = agents.PPO("CartPole-v1", seed=0, **small("PPO"))
     checkpoint = Checkpoint(tmp_path / "ckpt", monitor="episode_return", mode="max")
     stop = EarlyStopping(monitor="episode_return", patience=1)  # restore_best_weights=True
     agent.learn(256 * 12, callbacks=[checkpoint, stop])
     assert checkpoint.best == max(v for v in agent.history.history["episode_return"] if np.isfinite(v))
     assert os.path.isfile(checkpoint.path("last")) and os.path.isfile(checkpoint.path("best"))
     best = [w.copy() for w in agent.model.get_weights()]
-    fresh = agents.PPO("CartPole-v1", seed=1, **SMALL["PPO"])
+    fresh = agents.PPO("CartPole-v1", seed=1, **small("PPO"))
     fresh.model.load_weights(checkpoint.path("best"))
     assert all(np.array_equal(x, y) for x, y in zip(best, fresh.model.get_weights()))
 
 
 def test_eval_callback_logs_and_keeps_best_weights():
-    agent = agents.PPO("CartPole-v1", seed=0, **SMALL["PPO"])
+    agent = agents.PPO("CartPole-v1", seed=0, **small("PPO"))
     best = agents.EvalCallback("CartPole-v1", n_episodes=2, every=2, seed=5)
     recorder = Recorder()
     agent.learn(256 * 4, callbacks=[best, recorder])
@@ -270,7 +232,7 @@ def test_eval_callback_logs_and_keeps_best_weights():
 
 
 def test_ppo_value_clipping_and_obs_normalisation():
-    agent = agents.PPO("Pendulum-v1", seed=0, clip_range_vf=0.2, normalize_obs=True, **SMALL["PPO"])
+    agent = agents.PPO("Pendulum-v1", seed=0, clip_range_vf=0.2, normalize_obs=True, **small("PPO"))
     agent.learn(256)
     assert np.isfinite(agent.history.history["value_loss"][-1])
     assert agent.normalizer.count.numpy() == 256  # statistics of every observation collected

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from agents.base import linear_schedule
+from agents import distributions
 from agents.buffers import ReplayBuffer, complete_episode_mask, compute_gae, discounted_returns
 from agents.dqn import q_targets
 from agents.networks import (
@@ -19,6 +19,7 @@ from agents.networks import (
     polyak_update,
     squashed_gaussian_log_prob,
 )
+from agents.optim import apply_gradients, linear_schedule
 from agents.ppo import ppo_losses
 
 
@@ -150,3 +151,43 @@ def test_replay_buffer_wraps_around():
     assert len(buf) == 3 and sorted(buf.rewards.tolist()) == [2.0, 3.0, 4.0]
     obs, actions, rewards, next_obs, _ = buf.sample(2, 4)
     assert obs.shape == (2, 4, 1) and np.all(next_obs == obs + 1) and np.all(rewards == actions)
+
+
+def test_apply_gradients_clips_the_global_norm():
+    grads = [tf.constant([3.0, 0.0]), tf.constant([4.0])]  # global norm 5
+    variables = [tf.Variable([0.0, 0.0]), tf.Variable([0.0])]
+    apply_gradients(keras.optimizers.SGD(1.0), grads, variables, max_grad_norm=1.0)
+    np.testing.assert_allclose(variables[0].numpy(), [-0.6, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(variables[1].numpy(), [-0.8], rtol=1e-6)
+    apply_gradients(keras.optimizers.SGD(1.0), grads, variables, max_grad_norm=None)  # unclipped
+    np.testing.assert_allclose(variables[0].numpy(), [-3.6, 0.0], rtol=1e-6)
+
+
+def test_numpy_distributions_match_tensorflow():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 4)).astype("float32")
+    actions, logp = distributions.categorical(logits).sample_and_log_prob(rng)
+    np.testing.assert_allclose(logp, categorical_log_prob(tf.constant(logits), tf.constant(actions)).numpy(),
+                               rtol=1e-5, atol=1e-6)
+    mean, log_std = rng.normal(size=(6, 2)).astype("float32"), np.array([-0.5, 0.3], "float32")
+    x, logp = distributions.diag_gaussian(mean, log_std).sample_and_log_prob(rng)
+    np.testing.assert_allclose(logp, gaussian_log_prob(tf.constant(mean), tf.constant(log_std), tf.constant(x)).numpy(),
+                               rtol=1e-4, atol=1e-5)
+    out = rng.normal(size=(6, 2)).astype("float32") * 30
+    np_dist, tf_dist = distributions.squashed_diag_gaussian(out, out), distributions.squashed_diag_gaussian(
+        tf.constant(out), tf.constant(out))
+    np.testing.assert_allclose(np_dist.mode(), tf_dist.mode().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(np_dist.log_std, tf_dist.log_std.numpy())  # both clipped to [-20, 2]
+    assert np.all(np.abs(np_dist.sample(rng)) <= 1)
+    q = rng.normal(size=(50, 3)).astype("float32")
+    gen = tf.random.Generator.from_seed(0)
+    for dist, r in ((distributions.epsilon_greedy(q, 0.0), rng), (distributions.epsilon_greedy(tf.constant(q), 0.0), gen)):
+        np.testing.assert_array_equal(np.asarray(dist.sample(r)), q.argmax(-1))  # epsilon 0: greedy
+    for dist, r in ((distributions.epsilon_greedy(q, 1.0), rng), (distributions.epsilon_greedy(tf.constant(q), 1.0), gen)):
+        assert set(np.asarray(dist.sample(r)).tolist()) == {0, 1, 2}  # epsilon 1: uniform
+    a = np.full((4, 1), 0.95, "float32")
+    for dist, r in ((distributions.noisy_deterministic(a, 0.5), rng),
+                    (distributions.noisy_deterministic(tf.constant(a), 0.5), gen)):
+        noisy = np.asarray(dist.sample(r))
+        assert np.all(np.abs(noisy) <= 1) and not np.array_equal(noisy, a)
+        np.testing.assert_array_equal(np.asarray(dist.mode()), a)
