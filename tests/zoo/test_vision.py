@@ -8,21 +8,14 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.weights import BLOCK_RE, block_layers, block_names, from_keras_applications
+from zoo.core.naming import HEAD
+from zoo.weights import BLOCK_RE, KERAS_APPLICATIONS, block_layers, block_names, from_keras_applications
+from zoo.weights.keras_applications import keras_app_model
 
-# zoo name -> (keras.applications constructor, small input side for the transfer test)
-PARITY = {
-    "vgg16": ("VGG16", 32),
-    "vgg19": ("VGG19", 32),
-    "resnet50": ("ResNet50", 32),
-    "resnet101": ("ResNet101", 32),
-    "resnet152": ("ResNet152", 32),
-    "mobilenet": ("MobileNet", 32),
-    "mobilenet_v2": ("MobileNetV2", 33),  # odd size: exercises the asymmetric stride-2 padding
-    "mobilenet_v3_small": ("MobileNetV3Small", 32),
-    "mobilenet_v3_large": ("MobileNetV3Large", 32),
-    "inception_v3": ("InceptionV3", 75),
-}
+# Which models have a keras.applications twin, and which constructor, is the registry's
+# (``@register(..., keras_app="ResNet50")`` in each family file, ``zoo.info(name)["keras_app"]``).
+PARITY = sorted(KERAS_APPLICATIONS)
+SIDES = {"mobilenet_v2": 33}  # test data: odd size, exercises the asymmetric stride-2 padding
 ISSUE_COUNTS = {  # the 1000-class parameter counts of keras.applications, as the issue states them
     "resnet50": 25_636_712, "resnet101": 44_707_176, "resnet152": 60_419_944, "vgg16": 138_357_544,
     "vgg19": 143_667_240, "mobilenet": 4_253_864, "mobilenet_v2": 3_538_984,
@@ -30,10 +23,19 @@ ISSUE_COUNTS = {  # the 1000-class parameter counts of keras.applications, as th
 }
 
 
+def side(name):
+    """The small input side of the transfer test: the model's minimum, at least 32."""
+    return SIDES.get(name, max(32, zoo.info(name)["min_input_shape"][0]))
+
+
 def keras_app(name, **kwargs):
-    if name.startswith("mobilenet_v3"):
-        kwargs.setdefault("include_preprocessing", False)  # the zoo model takes [-1, 1] inputs
-    return getattr(keras.applications, PARITY[name][0])(weights=None, **kwargs)
+    return keras_app_model(name, **kwargs)  # the registered constructor, without built-in preprocessing
+
+
+def test_registered_twins_are_the_issues_models():
+    assert set(PARITY) == set(ISSUE_COUNTS)
+    assert all(zoo.info(name)["keras_app"] == KERAS_APPLICATIONS[name] for name in PARITY)
+    assert KERAS_APPLICATIONS["resnet50"] == "ResNet50" and "resnet18" not in KERAS_APPLICATIONS
 
 
 def randomize(model, rng):
@@ -49,18 +51,17 @@ def predict(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-@pytest.mark.parametrize("name", sorted(PARITY))
+@pytest.mark.parametrize("name", PARITY)
 def test_parameter_counts_equal_keras_applications(name):
     # Only built, never run: the 1000-class default configuration.
     assert zoo.info(name)["params"] == ISSUE_COUNTS[name]
     assert keras_app(name).count_params() == ISSUE_COUNTS[name]
 
 
-@pytest.mark.parametrize("name", ["vgg16", "vgg19", "resnet50", "mobilenet", "mobilenet_v2",
-                                  "mobilenet_v3_small", "mobilenet_v3_large", "inception_v3"])
+# resnet101/152 repeat resnet50's blocks (their counts are checked above); the transfer runs on the rest.
+@pytest.mark.parametrize("name", [n for n in PARITY if n not in ("resnet101", "resnet152")])
 def test_weights_from_keras_applications_reproduce_its_outputs(name, rng):
-    side = PARITY[name][1]
-    shape = (side, side, 3)
+    shape = (side(name), side(name), 3)
     source = keras_app(name, input_shape=shape, classes=5, classifier_activation=None)
     randomize(source, rng)
     model = zoo.get(name, input_shape=shape, num_classes=5, classifier_activation=None)
@@ -118,13 +119,13 @@ def test_head_swap_loads_the_backbone_and_builds_a_fresh_head(tmp_path, caplog):
     ten.save_weights(path)
     with caplog.at_level(logging.WARNING, logger="zoo"):
         three = zoo.get("resnet18", num_classes=3, weights=path, **config)
-    assert "predictions" in caplog.text
+    assert HEAD in caplog.text
     for layer in ten.layers:
-        if layer.name != "predictions":
+        if layer.name != HEAD:
             for a, b in zip(layer.get_weights(), three.get_layer(layer.name).get_weights()):
                 np.testing.assert_array_equal(a, b)
     assert three.output.shape[-1] == 3
-    assert three.get_layer("predictions").kernel.shape == (512, 3)
+    assert three.get_layer(HEAD).kernel.shape == (512, 3)
 
 
 @pytest.mark.parametrize("name, side", [
@@ -144,7 +145,7 @@ def test_features_returns_a_backbone_keyed_by_stride(name, side, rng):
         assert abs(h - side / s) <= 4 if name == "inception_v3" else h == side // s, (s, h)
         widths.append(out[f"stride_{s}"].shape[1])
     assert widths == sorted(widths, reverse=True)
-    assert not any(layer.name == "predictions" for layer in model.layers)
+    assert not any(layer.name == HEAD for layer in model.layers)
 
 
 @pytest.mark.parametrize("name, bad, expected", [
@@ -185,7 +186,7 @@ def test_common_signature_pooling_and_top():
         fmap = zoo.get(name, input_shape=(32, 32, 3), include_top=False)
         assert len(fmap.output.shape) == 4
         top = zoo.get(name, input_shape=(32, 32, 3), num_classes=4, classifier_activation=None, dropout=0.3)
-        assert top.get_layer("predictions").activation is keras.activations.linear
+        assert top.get_layer(HEAD).activation is keras.activations.linear
         info = zoo.info(name)
         assert {"num_classes", "input_shape", "include_top", "pooling", "weights", "classifier_activation",
                 "dropout", "features"} <= set(info["arguments"])
@@ -203,7 +204,7 @@ def test_googlenet_auxiliary_classifiers_get_gradients(rng):
         main, aux1, aux2 = model(x, training=True)
         loss = loss_fn(y, main) + 0.3 * (loss_fn(y, aux1) + loss_fn(y, aux2))  # the paper's weighting
     grads = dict(zip([v.path for v in model.trainable_weights], tape.gradient(loss, model.trainable_weights)))
-    for layer in ("aux1_fc", "aux2_predictions", "predictions", "inception3a_1x1_conv"):
+    for layer in ("aux1_fc", "aux2_predictions", HEAD, "inception3a_1x1_conv"):
         kernel = model.get_layer(layer).weights[0].path
         assert grads[kernel] is not None and float(tf.reduce_max(tf.abs(grads[kernel]))) > 0
     assert len(zoo.get("googlenet", input_shape=(32, 32, 3), num_classes=3).outputs) == 1
@@ -241,7 +242,8 @@ def test_preprocessing_maps_uint8_to_each_models_input_range(tmp_path):
                                keras.applications.mobilenet.preprocess_input(img.astype("float32")), atol=1e-5)
     # inside a model it saves and loads safely
     inputs = keras.Input((8, 8, 3), dtype="uint8")
-    model = keras.Model(inputs, zoo.get("simple_cnn", input_shape=(8, 8, 3), num_classes=2)(zoo.preprocessing("simple_cnn")(inputs)))
+    cnn = zoo.get("simple_cnn", input_shape=(8, 8, 3), num_classes=2)
+    model = keras.Model(inputs, cnn(zoo.preprocessing("simple_cnn")(inputs)))
     path = str(tmp_path / "with_preprocessing.keras")
     model.save(path)
     restored = keras.saving.load_model(path, safe_mode=True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import sys
 import types
 
+from zoo.core.checks import fail
+
 __all__ = ["MODES", "layer_class", "preprocessing"]  # and ImagePreprocessing, made on first use
 
 MODES = ("[0, 1]", "[-1, 1]", "caffe", "torch")
@@ -39,7 +41,7 @@ def _make_layer_class():
 
         def __init__(self, mode="[0, 1]", **kwargs):
             if mode not in MODES:
-                raise ValueError(f"invalid mode={mode!r}; expected one of {MODES}")
+                fail("mode", mode, f"one of {MODES}")
             super().__init__(**kwargs)
             self.mode = mode
 

@@ -21,6 +21,8 @@ import numbers
 import keras
 from keras import ops
 
+from zoo.core.checks import fail
+
 __all__ = [
     "MinPooling1D", "MinPooling2D", "MinPooling3D",
     "LpPooling1D", "LpPooling2D", "LpPooling3D",
@@ -31,10 +33,7 @@ __all__ = [
 
 def _check_p(layer, p):
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 1 or p != p or p == float("inf"):
-        raise ValueError(
-            f"{layer}: invalid p={p!r}; expected a finite number >= 1 "
-            "(p=1 is sum/average pooling, large p approaches max pooling)"
-        )
+        fail("p", p, "a finite number >= 1 (p=1 is sum/average pooling, large p approaches max pooling)", layer)
     return float(p)
 
 
@@ -49,14 +48,14 @@ def _tuple(layer, arg, value, rank, allow_none=False):
         or len(value) != rank
         or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value)
     ):
-        raise ValueError(f"{layer}: invalid {arg}={given!r}; expected a positive integer or {rank} of them")
+        fail(arg, given, f"a positive integer or {rank} of them", layer)
     return tuple(int(v) for v in value)
 
 
 def _data_format(layer, value):
     value = keras.config.image_data_format() if value is None else value
     if value not in ("channels_last", "channels_first"):
-        raise ValueError(f"{layer}: invalid data_format={value!r}; expected 'channels_last' or 'channels_first'")
+        fail("data_format", value, "'channels_last' or 'channels_first'", layer)
     return value
 
 
@@ -78,7 +77,7 @@ class _Pooling(keras.layers.Layer):
         self.pool_size = _tuple(name, "pool_size", pool_size, self.rank)
         self.strides = _tuple(name, "strides", strides, self.rank, allow_none=True) or self.pool_size
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-            raise ValueError(f"{name}: invalid padding={padding!r}; expected 'valid' or 'same'")
+            fail("padding", padding, "'valid' or 'same'", name)
         self.padding = padding.lower()
         self.data_format = _data_format(type(self).__name__, data_format)
 

@@ -16,6 +16,8 @@ import numbers
 import keras
 import numpy as np
 
+from zoo.core.checks import fail
+
 __all__ = ["Sampling", "CharVocabulary", "sample_next", "check_sampling_args", "generate_tokens"]
 
 
@@ -52,7 +54,7 @@ class CharVocabulary:
 
     def __init__(self, chars: str):
         if not isinstance(chars, str) or not chars:
-            raise ValueError(f"invalid vocabulary={chars!r}; expected a non-empty string of characters")
+            fail("vocabulary", chars, "a non-empty string of characters")
         if len(set(chars)) != len(chars):
             dup = sorted({c for c in chars if chars.count(c) > 1})
             raise ValueError(f"invalid vocabulary: repeated characters {dup!r}; expected each character once")
@@ -60,7 +62,7 @@ class CharVocabulary:
         self.index = {c: i for i, c in enumerate(chars)}
 
     @classmethod
-    def from_text(cls, text: str) -> "CharVocabulary":
+    def from_text(cls, text: str) -> CharVocabulary:
         """The sorted set of characters of ``text``."""
         return cls("".join(sorted(set(text))))
 
@@ -84,15 +86,13 @@ class CharVocabulary:
 def check_sampling_args(temperature, top_k, vocab_size, length=None):
     """Raise a ``ValueError`` naming the argument for a bad temperature, top_k or length."""
     if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool) or not temperature > 0:
-        raise ValueError(
-            f"invalid temperature={temperature!r}; expected a number > 0 (use top_k=1 for greedy decoding)"
-        )
+        fail("temperature", temperature, "a number > 0 (use top_k=1 for greedy decoding)")
     if top_k is not None and (
         not isinstance(top_k, numbers.Integral) or isinstance(top_k, bool) or not 1 <= top_k <= vocab_size
     ):
-        raise ValueError(f"invalid top_k={top_k!r}; expected None or an integer in [1, {vocab_size}]")
+        fail("top_k", top_k, f"None or an integer in [1, {vocab_size}]")
     if length is not None and (not isinstance(length, numbers.Integral) or isinstance(length, bool) or length < 0):
-        raise ValueError(f"invalid length={length!r}; expected a non-negative integer")
+        fail("length", length, "a non-negative integer")
 
 
 def sample_next(logits, temperature=1.0, top_k=None, rng=None) -> np.ndarray:
@@ -119,7 +119,7 @@ def as_prompt_ids(prompt, vocab_size, vocabulary: CharVocabulary | None, model_n
         return vocabulary.encode(prompt)
     ids = np.asarray(prompt)
     if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
-        raise ValueError(f"{model_name}: invalid prompt={prompt!r}; expected a string or a 1-D sequence of token ids")
+        fail("prompt", prompt, "a string or a 1-D sequence of token ids", model_name)
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(
             f"{model_name}: invalid prompt: token ids must lie in [0, {vocab_size}), got {ids.min()}..{ids.max()}"

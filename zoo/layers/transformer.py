@@ -16,6 +16,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from zoo.core.checks import fail
+
 __all__ = [
     "CachedMultiHeadAttention",
     "TransformerBlock",
@@ -142,9 +144,9 @@ class PositionEmbedding(keras.layers.Layer):
     def __init__(self, max_length, kind="learned", **kwargs):
         super().__init__(**kwargs)
         if kind not in ("learned", "sinusoidal"):
-            raise ValueError(f"invalid positions={kind!r}; expected 'learned' or 'sinusoidal'")
+            fail("positions", kind, "'learned' or 'sinusoidal'")
         if not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"invalid context_length={max_length!r}; expected a positive integer")
+            fail("context_length", max_length, "a positive integer")
         self.max_length = max_length
         self.kind = kind
 

@@ -19,26 +19,24 @@ from __future__ import annotations
 import math
 import numbers
 
-import keras
 import numpy as np
 
-from zoo.layers.sampling import Sampling
+from zoo.core.checks import check_choice, check_int, check_number, fail
+from zoo.models._lazy import declared_class, keras, keras_class
 from zoo.registry import register
 
-__all__ = ["Autoencoder", "VAE", "encoder_network", "decoder_network", "conv_up_stack"]
+__all__ = ["Autoencoder", "VAE", "encoder_network", "decoder_network", "conv_up_stack"]  # noqa: F822  (classes from __getattr__)
 
 KINDS = ("dense", "conv")
 
 
 def _check(model_name, input_shape, kind, latent_dim, hidden_units, filters):
-    if kind not in KINDS:
-        raise ValueError(f"{model_name}: invalid kind={kind!r}; expected one of {KINDS}")
-    if not isinstance(latent_dim, numbers.Integral) or isinstance(latent_dim, bool) or latent_dim < 1:
-        raise ValueError(f"{model_name}: invalid latent_dim={latent_dim!r}; expected a positive integer")
+    check_choice("kind", kind, KINDS, owner=model_name)
+    check_int("latent_dim", latent_dim, minimum=1, owner=model_name)
     units = hidden_units if kind == "dense" else filters
     arg = "hidden_units" if kind == "dense" else "filters"
     if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
-        raise ValueError(f"{model_name}: invalid {arg}={units!r}; expected a tuple of positive integers")
+        fail(arg, units, "a tuple of positive integers", owner=model_name)
     if kind == "conv":
         if len(input_shape) != 3 or not filters:
             raise ValueError(
@@ -134,15 +132,13 @@ class _CodecMixin:
         return cls(**config)
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class Autoencoder(_CodecMixin, keras.Model):
+class _Autoencoder(_CodecMixin):  # + keras.Model: the class Autoencoder, made on first use (zoo.models._lazy)
     """x -> encoder -> code (``latent_dim``) -> decoder -> reconstruction of x."""
 
     def __init__(self, input_shape=(64,), latent_dim=16, kind="dense", hidden_units=(128, 64), filters=(16, 32),
                  noise_stddev=0.0, output_activation="sigmoid", **kwargs):
         _check("autoencoder", input_shape, kind, latent_dim, hidden_units, filters)
-        if not isinstance(noise_stddev, numbers.Real) or isinstance(noise_stddev, bool) or noise_stddev < 0:
-            raise ValueError(f"autoencoder: invalid noise_stddev={noise_stddev!r}; expected a number >= 0")
+        check_number("noise_stddev", noise_stddev, low=0, owner="autoencoder")
         encoder = encoder_network(input_shape, latent_dim, kind, hidden_units, filters)
         decoder = decoder_network(input_shape, latent_dim, kind, hidden_units, filters, output_activation)
         inputs = keras.Input(shape=input_shape, name="inputs")
@@ -158,15 +154,15 @@ class Autoencoder(_CodecMixin, keras.Model):
         return self.encoder.predict(np.asarray(x, dtype="float32"), batch_size=batch_size, verbose=0)
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class VAE(_CodecMixin, keras.Model):
+class _VAE(_CodecMixin):  # + keras.Model: the class VAE, made on first use (zoo.models._lazy)
     """Variational autoencoder with its own ``train_step``: logs ``loss``, ``reconstruction_loss``, ``kl_loss``."""
 
     def __init__(self, input_shape=(64,), latent_dim=2, kind="dense", hidden_units=(256, 128), filters=(16, 32),
                  beta=1.0, seed=None, **kwargs):
+        from zoo.layers.sampling import Sampling
+
         _check("vae", input_shape, kind, latent_dim, hidden_units, filters)
-        if not isinstance(beta, numbers.Real) or isinstance(beta, bool) or beta < 0:
-            raise ValueError(f"vae: invalid beta={beta!r}; expected a number >= 0")
+        check_number("beta", beta, low=0, owner="vae")
         kwargs.setdefault("name", "vae")
         super().__init__(**kwargs)
         self._args = dict(input_shape=tuple(input_shape), latent_dim=latent_dim, kind=kind,
@@ -239,32 +235,38 @@ class VAE(_CodecMixin, keras.Model):
 
     def sample(self, n, seed=None):
         """``n`` new examples decoded from codes drawn from the prior N(0, I)."""
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"vae: invalid n={n!r}; expected a positive integer")
+        check_int("n", n, minimum=1, owner="vae")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
         return self.decode(z)
 
+
+_new_autoencoder = keras_class(__name__, "Autoencoder", _Autoencoder)
+_new_vae = keras_class(__name__, "VAE", _VAE)
+
+
+def __getattr__(attr):  # the Keras classes, made on first use
+    return declared_class(__name__, attr)
 
 _AE_RECIPE = dict(data="digits", data_kwargs=dict(flat=True), optimizer="adam", learning_rate=1e-3, loss="mse",
                   epochs=40, batch_size=32)
 _PAPER_AE = "Hinton & Salakhutdinov 2006, Reducing the dimensionality of data with neural networks"
 
 
-@register(family="autoencoder", task="reconstruction", builder=Autoencoder, paper=_PAPER_AE, params=35_280,
+@register(family="autoencoder", task="reconstruction", builder=_new_autoencoder, paper=_PAPER_AE, params=35_280,
           recipe=_AE_RECIPE, input_range="[0, 1]")
 def autoencoder():
     """Dense autoencoder; encoder and decoder reachable separately (model.encoder, model.decoder)."""
     return dict(kind="dense")
 
 
-@register(family="autoencoder", task="reconstruction", builder=Autoencoder, paper=_PAPER_AE, params=17_505,
+@register(family="autoencoder", task="reconstruction", builder=_new_autoencoder, paper=_PAPER_AE, params=17_505,
           recipe=dict(_AE_RECIPE, data_kwargs={}), input_range="[0, 1]", min_input_shape=(4, 4, 1))
 def conv_autoencoder():
     """Convolutional autoencoder: strided Conv2D encoder, Conv2DTranspose decoder."""
     return dict(kind="conv", input_shape=(8, 8, 1))
 
 
-@register(family="autoencoder", task="reconstruction", builder=Autoencoder, params=35_280, recipe=_AE_RECIPE,
+@register(family="autoencoder", task="reconstruction", builder=_new_autoencoder, params=35_280, recipe=_AE_RECIPE,
           paper="Vincent et al. 2008, Extracting and composing robust features with denoising autoencoders",
           input_range="[0, 1]")
 def denoising_autoencoder():
@@ -272,7 +274,7 @@ def denoising_autoencoder():
     return dict(kind="dense", noise_stddev=0.3)
 
 
-@register(family="autoencoder", task="generation", builder=VAE, params=99_908,
+@register(family="autoencoder", task="generation", builder=_new_vae, params=99_908,
           paper="Kingma & Welling 2014, Auto-encoding variational Bayes",
           recipe=dict(_AE_RECIPE, loss="binary_crossentropy", epochs=60), input_range="[0, 1]")
 def vae():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import keras
-
-from zoo.models._vision import finish_from, image_input
+from zoo.core.checks import fail
+from zoo.models._lazy import keras
+from zoo.models._vision import conv_bn, finish_from, image_input, relu
 from zoo.registry import register
 
 #: Digits upsampled to 32x32 RGB: the tiny-image recipe of the quick reproduce suite.
@@ -38,17 +38,16 @@ def _simple_cnn(
     the few hundred steps a tiny dataset gives.
     """
     if not filters or not all(isinstance(f, int) and f > 0 for f in filters):
-        raise ValueError(f"simple_cnn: invalid filters={filters!r}; expected a tuple of positive integers")
+        fail("filters", filters, "a tuple of positive integers", owner="simple_cnn")
     if not isinstance(convs_per_block, int) or convs_per_block < 1:
-        raise ValueError(f"simple_cnn: invalid convs_per_block={convs_per_block!r}; expected a positive integer")
+        fail("convs_per_block", convs_per_block, "a positive integer", owner="simple_cnn")
     layers = keras.layers
     inputs = image_input(keras, input_shape)
     x, taps = inputs, {}
     for b, width in enumerate(filters, 1):
         for c in range(1, convs_per_block + 1):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{b}_conv{c}")(x)
-            x = layers.BatchNormalization(momentum=0.9, name=f"block{b}_bn{c}")(x)
-            x = layers.ReLU(name=f"block{b}_relu{c}")(x)
+            x = conv_bn(layers, x, width, 3, names=(f"block{b}_conv{c}", f"block{b}_bn{c}", f"block{b}_relu{c}"),
+                        bn=dict(momentum=0.9), act=relu(layers))
         x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
         taps[2**b] = x
     return finish_from(keras, inputs, x, taps, dict(locals(), name="simple_cnn"))

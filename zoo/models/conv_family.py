@@ -19,10 +19,11 @@ Layer names follow the zoo's block convention (``block<i>_*``; see
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
-from zoo.models._vision import finish, image_input
+from zoo.core.checks import check_choice, check_int, fail
+from zoo.models._lazy import keras
+from zoo.models._vision import conv_bn, finish_from, image_input, relu
 from zoo.registry import register
 
 __all__ = ["moving_shapes", "DIRECTIONS"]
@@ -40,12 +41,10 @@ def moving_shapes(n_samples=600, frames=8, size=16, seed=0, noise=0.05, val_frac
     """
     from zoo.data.datasets import _split
 
-    if not isinstance(n_samples, int) or n_samples < 40:
-        raise ValueError(f"moving_shapes: invalid n_samples={n_samples!r}; expected an integer >= 40")
-    if not isinstance(frames, int) or frames < 2:
-        raise ValueError(f"moving_shapes: invalid frames={frames!r}; expected an integer >= 2")
+    check_int("n_samples", n_samples, minimum=40, owner="moving_shapes")
+    check_int("frames", frames, minimum=2, owner="moving_shapes")
     if not isinstance(size, int) or size < frames + 6:
-        raise ValueError(f"moving_shapes: invalid size={size!r}; expected an integer >= frames + 6 ({frames + 6})")
+        fail("size", size, f"an integer >= frames + 6 ({frames + 6})", owner="moving_shapes")
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
     x = np.zeros((n_samples, frames, size, size, 1), "float32")
@@ -73,29 +72,9 @@ def moving_shapes(n_samples=600, frames=8, size=16, seed=0, noise=0.05, val_frac
     return _split("moving_shapes", x, y.astype("int32"), val_fraction, test_fraction, seed)
 
 
-def _head(keras, inputs, x, *, name, taps, features, include_top, pooling, num_classes,
-          classifier_activation, dropout, rank):
-    """``_vision.finish`` for 1D and 3D backbones (global pooling of the right rank)."""
-    layers = keras.layers
-    gap = {1: layers.GlobalAveragePooling1D, 3: layers.GlobalAveragePooling3D}[rank]
-    gmp = {1: layers.GlobalMaxPooling1D, 3: layers.GlobalMaxPooling3D}[rank]
-    if features:
-        return keras.Model(inputs, {f"stride_{s}": t for s, t in sorted(taps.items())}, name=f"{name}_features")
-    if include_top:
-        x = gap(name="avg_pool")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name="top_dropout")(x)
-        x = layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = gap(name="avg_pool")(x)
-    elif pooling == "max":
-        x = gmp(name="max_pool")(x)
-    return keras.Model(inputs, x, name=name)
-
-
 def _check_widths(name, arg, widths):
     if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
-        raise ValueError(f"{name}: invalid {arg}={widths!r}; expected a tuple of positive integers")
+        fail(arg, widths, "a tuple of positive integers", owner=name)
 
 
 def _c3d(
@@ -115,18 +94,14 @@ def _c3d(
     inputs = image_input(keras, input_shape)
     x, taps = inputs, {}
     for b, width in enumerate(filters, 1):
-        x = layers.Conv3D(width, 3, padding="same", use_bias=False, name=f"block{b}_conv")(x)
-        x = layers.BatchNormalization(name=f"block{b}_bn")(x)
-        x = layers.ReLU(name=f"block{b}_relu")(x)
+        x = conv_bn(layers, x, width, 3, f"block{b}", conv="Conv3D", act=relu(layers))
         if b < len(filters):
             # C3D keeps time intact in the first pooling so early layers see motion.
             pool = (1, 2, 2) if b == 1 else (2, 2, 2)
             x = layers.MaxPooling3D(pool, padding="same", name=f"block{b}_pool")(x)
             taps[2**b] = x
     taps[2 ** len(filters)] = x
-    return _head(keras, inputs, x, name="c3d_small", taps=taps, features=features, include_top=include_top,
-                 pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation,
-                 dropout=dropout, rank=3)
+    return finish_from(keras, inputs, x, taps, dict(locals(), name="c3d_small"))
 
 
 def _xception(
@@ -145,18 +120,14 @@ def _xception(
     """Stem conv, then per entry of ``filters`` an Xception entry block:
     [ReLU -> SepConv -> BN] x 2 -> MaxPool 3x3/2, plus a strided 1x1 conv shortcut."""
     _check_widths("xception_small", "filters", filters)
-    if not isinstance(depth_multiplier, int) or isinstance(depth_multiplier, bool) or depth_multiplier < 1:
-        raise ValueError(f"xception_small: invalid depth_multiplier={depth_multiplier!r}; expected a positive integer")
+    check_int("depth_multiplier", depth_multiplier, minimum=1, owner="xception_small")
     layers = keras.layers
     inputs = image_input(keras, input_shape)
-    x = layers.Conv2D(stem_filters, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(name="stem_bn")(x)
-    x = layers.ReLU(name="stem_relu")(x)
+    x = conv_bn(layers, inputs, stem_filters, 3, "stem", act=relu(layers))
     taps = {}
     for b, width in enumerate(filters, 1):
         p = f"block{b}"
-        shortcut = layers.Conv2D(width, 1, strides=2, padding="same", use_bias=False, name=f"{p}_shortcut_conv")(x)
-        shortcut = layers.BatchNormalization(name=f"{p}_shortcut_bn")(shortcut)
+        shortcut = conv_bn(layers, x, width, 1, f"{p}_shortcut", strides=2, act=None)
         for c in (1, 2):
             x = layers.ReLU(name=f"{p}_relu{c}")(x)
             x = layers.SeparableConv2D(width, 3, padding="same", depth_multiplier=depth_multiplier,
@@ -166,9 +137,7 @@ def _xception(
         x = layers.Add(name=f"{p}_add")([x, shortcut])
         taps[2**b] = x
     x = layers.ReLU(name="top_relu")(x)
-    return finish(keras, inputs, x, name="xception_small", taps=taps, features=features, include_top=include_top,
-                  pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation,
-                  dropout=dropout)
+    return finish_from(keras, inputs, x, taps, dict(locals(), name="xception_small"))
 
 
 def _dilated(
@@ -192,27 +161,20 @@ def _dilated(
     (WaveNet) sees only the past; ``"same"`` both sides.
     """
     name = "dilated_cnn"
-    if not dilations or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dilations):
-        raise ValueError(f"{name}: invalid dilations={dilations!r}; expected a tuple of positive integers")
-    if padding not in ("causal", "same"):
-        raise ValueError(f"{name}: invalid padding={padding!r}; expected 'causal' or 'same'")
+    _check_widths(name, "dilations", dilations)
+    check_choice("padding", padding, ("causal", "same"), owner=name)
     for arg, value in (("filters", filters), ("kernel_size", kernel_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name}: invalid {arg}={value!r}; expected a positive integer")
+        check_int(arg, value, minimum=1, owner=name)
     layers = keras.layers
     inputs = keras.Input(shape=tuple(input_shape), name="input")
     x = layers.Reshape((input_shape[0], 1), name="stem_reshape")(inputs) if len(input_shape) == 1 else inputs
     x = layers.Conv1D(filters, 1, name="stem_conv")(x)
     for b, rate in enumerate(dilations, 1):
         p = f"block{b}"
-        y = layers.Conv1D(filters, kernel_size, dilation_rate=rate, padding=padding, use_bias=False,
-                          name=f"{p}_conv")(x)
-        y = layers.BatchNormalization(name=f"{p}_bn")(y)
-        y = layers.ReLU(name=f"{p}_relu")(y)
+        y = conv_bn(layers, x, filters, kernel_size, p, conv="Conv1D", padding=padding, dilation_rate=rate,
+                    act=relu(layers))
         x = layers.Add(name=f"{p}_add")([x, y]) if residual else y
-    return _head(keras, inputs, x, name=name, taps={1: x}, features=features, include_top=include_top,
-                 pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation,
-                 dropout=dropout, rank=1)
+    return finish_from(keras, inputs, x, {1: x}, locals())
 
 
 @register(

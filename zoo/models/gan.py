@@ -11,15 +11,15 @@ It logs ``d_loss``, ``g_loss`` and ``d_accuracy`` (0.5 is chance).
 
 from __future__ import annotations
 
-import numbers
-
-import keras
 import numpy as np
 
+from zoo.core.checks import check_int, check_number
+from zoo.core.naming import HEAD
+from zoo.models._lazy import declared_class, keras, keras_class
 from zoo.models.autoencoder import conv_up_stack, encoder_network
 from zoo.registry import register
 
-__all__ = ["DCGAN"]
+__all__ = ["DCGAN"]  # noqa: F822  (classes from __getattr__)
 
 _PAPER = "Radford, Metz & Chintala 2016, Unsupervised representation learning with deep convolutional GANs"
 
@@ -39,7 +39,7 @@ def _discriminator(input_shape=(8, 8, 1), filters=(32, 64), hidden_units=128, dr
                                activation="leaky_relu", dropout=dropout, head_activation="leaky_relu",
                                name="features")
     images = keras.Input(shape=input_shape, name="images")
-    p = keras.layers.Dense(1, activation="sigmoid", name="predictions")(features(images))
+    p = keras.layers.Dense(1, activation="sigmoid", name=HEAD)(features(images))
     return keras.Model(images, p, name="discriminator")
 
 
@@ -52,19 +52,15 @@ def _check_image(shape, filters, name):
         )
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class DCGAN(keras.Model):
+class _DCGAN:  # + keras.Model: the class DCGAN, made on first use (zoo.models._lazy)
     """Generator and discriminator from the registry, trained adversarially. ``self(z)`` = generator(z)."""
 
     def __init__(self, latent_dim=16, image_shape=(8, 8, 1), generator_filters=(32, 64),
                  discriminator_filters=(32, 64), dropout=0.0, label_smoothing=0.0, seed=None, **kwargs):
         import zoo
 
-        if not isinstance(label_smoothing, numbers.Real) or isinstance(label_smoothing, bool) \
-                or not 0 <= label_smoothing < 0.5:
-            raise ValueError(f"dcgan: invalid label_smoothing={label_smoothing!r}; expected a number in [0, 0.5)")
-        if not isinstance(latent_dim, numbers.Integral) or isinstance(latent_dim, bool) or latent_dim < 1:
-            raise ValueError(f"dcgan: invalid latent_dim={latent_dim!r}; expected a positive integer")
+        check_number("label_smoothing", label_smoothing, low=0, high=0.5, high_open=True, owner="dcgan")
+        check_int("latent_dim", latent_dim, minimum=1, owner="dcgan")
         kwargs.setdefault("name", "dcgan")
         super().__init__(**kwargs)
         self._args = dict(latent_dim=latent_dim, image_shape=tuple(image_shape),
@@ -150,10 +146,16 @@ class DCGAN(keras.Model):
 
     def generate(self, n, seed=None):
         """``n`` images from latent codes drawn with ``seed`` (numpy, generator in inference mode)."""
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"dcgan: invalid n={n!r}; expected a positive integer")
+        check_int("n", n, minimum=1, owner="dcgan")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
         return self.generator.predict(z, batch_size=256, verbose=0)
+
+
+_new_dcgan = keras_class(__name__, "DCGAN", _DCGAN)
+
+
+def __getattr__(attr):  # the Keras classes, made on first use
+    return declared_class(__name__, attr)
 
 
 def _latent_example(model, batch, rng):
@@ -192,7 +194,7 @@ def dcgan_discriminator():
     return {}
 
 
-@register(family="gan", task="generation", builder=DCGAN, paper=_PAPER, params=90_370, recipe=_GAN_RECIPE,
+@register(family="gan", task="generation", builder=_new_dcgan, paper=_PAPER, params=90_370, recipe=_GAN_RECIPE,
           example=_latent_example, input_range="N(0, 1) latent codes")
 def dcgan():
     """DCGAN: registry generator and discriminator, own train_step, two optimizers, label smoothing."""

@@ -12,17 +12,16 @@ branches; ``aux_logits=True`` adds the two auxiliary classifiers used in trainin
 
 from __future__ import annotations
 
-import keras
-
-from zoo.models._vision import finish_from, image_input
+from zoo.core.checks import check_bool
+from zoo.models._lazy import keras
+from zoo.models._vision import conv_bn, finish_from, image_input
 from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
 
 
-def _conv_bn(layers, x, filters, kernel, prefix, strides=1, padding="same", scale=True, epsilon=1e-3):
-    x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=f"{prefix}_conv")(x)
-    x = layers.BatchNormalization(scale=scale, epsilon=epsilon, name=f"{prefix}_bn")(x)
-    return layers.Activation("relu", name=f"{prefix}_relu")(x)
+def _conv_bn(layers, x, filters, kernel, prefix, strides=1, padding="same", scale=True):
+    return conv_bn(layers, x, filters, kernel, prefix, strides=strides, padding=padding,
+                   bn=dict(scale=scale, epsilon=1e-3))
 
 
 # --------------------------------------------------------------------------- GoogLeNet
@@ -56,8 +55,7 @@ def _googlenet(
     keras=keras,
 ):
     """GoogLeNet: a conv stem and nine inception modules (1x1, 3x3, 5x5 and pooled branches)."""
-    if not isinstance(aux_logits, bool):
-        raise ValueError(f"{name}: invalid aux_logits={aux_logits!r}; expected True or False")
+    check_bool("aux_logits", aux_logits, owner=name)
     layers = keras.layers
     conv = lambda x, f, k, p, **kw: _conv_bn(layers, x, f, k, p, **kw)  # noqa: E731
     inputs = image_input(keras, input_shape)
@@ -217,6 +215,7 @@ def googlenet():
     params=23_851_784,
     min_input_shape=(75, 75, 1),
     input_range="[-1, 1]",
+    keras_app="InceptionV3",
     test_config=dict(input_shape=(75, 75, 3), num_classes=3),
 )
 def inception_v3():

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import keras
-
+from zoo.core.checks import check_choice, fail
+from zoo.core.naming import HEAD
+from zoo.models._lazy import keras
 from zoo.registry import register
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh", "elu", "softmax", "gelu", "selu", "linear")
@@ -38,16 +39,14 @@ def _mlp(
     ``task="classification"`` ends in ``num_classes`` units with
     ``classifier_activation``; ``task="regression"`` in ``num_outputs`` linear units.
     """
-    if task not in ("classification", "regression"):
-        raise ValueError(f"mlp: invalid task={task!r}; expected 'classification' or 'regression'")
-    if activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(f"mlp: invalid activation={activation!r}; expected one of {HIDDEN_ACTIVATIONS}")
+    check_choice("task", task, ("classification", "regression"), owner="mlp")
+    check_choice("activation", activation, HIDDEN_ACTIVATIONS, owner="mlp")
     if isinstance(hidden_units, int):
         hidden_units = (hidden_units,)
     if not all(isinstance(u, int) and u > 0 for u in hidden_units):
-        raise ValueError(f"mlp: invalid hidden_units={hidden_units!r}; expected a tuple of positive integers")
+        fail("hidden_units", hidden_units, "a tuple of positive integers", owner="mlp")
     if task == "regression" and (not isinstance(num_outputs, int) or num_outputs < 1):
-        raise ValueError(f"mlp: invalid num_outputs={num_outputs!r}; expected a positive integer")
+        fail("num_outputs", num_outputs, "a positive integer", owner="mlp")
 
     inputs = keras.Input(shape=input_shape, name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
@@ -60,9 +59,9 @@ def _mlp(
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     if include_top:
         if task == "classification":
-            x = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+            x = keras.layers.Dense(num_classes, activation=classifier_activation, name=HEAD)(x)
         else:
-            x = keras.layers.Dense(num_outputs, name="predictions")(x)
+            x = keras.layers.Dense(num_outputs, name=HEAD)(x)
     return keras.Model(inputs, x, name="mlp")
 
 

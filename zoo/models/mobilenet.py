@@ -12,9 +12,9 @@ a tf-keras twin, and v3 has no built-in ``Rescaling`` of [0, 255] inputs: use
 
 from __future__ import annotations
 
-import keras
-
-from zoo.models._vision import finish_from, image_input
+from zoo.core.checks import check_choice, fail
+from zoo.models._lazy import keras
+from zoo.models._vision import conv_bn, finish_from, image_input, relu
 from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
 
@@ -34,7 +34,7 @@ def _correct_pad(x, kernel_size):
 
 def _check_alpha(name, alpha):
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
-        raise ValueError(f"{name}: invalid alpha={alpha!r}; expected a positive number (width multiplier, 1.0 = paper)")
+        fail("alpha", alpha, "a positive number (width multiplier, 1.0 = paper)", owner=name)
 
 
 # --------------------------------------------------------------------------- v1
@@ -56,25 +56,21 @@ def _mobilenet(
     """MobileNet v1: a 3x3 conv, then 13 depthwise-separable blocks (3x3 depthwise + 1x1 pointwise)."""
     _check_alpha(name, alpha)
     if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
-        raise ValueError(f"{name}: invalid depth_multiplier={depth_multiplier!r}; expected a positive integer")
+        fail("depth_multiplier", depth_multiplier, "a positive integer", owner=name)
     layers = keras.layers
+    relu6 = relu(layers, 6.0)
     inputs = image_input(keras, input_shape)
-    x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(name="stem_bn")(x)
-    x = layers.ReLU(6.0, name="stem_relu")(x)
+    x = conv_bn(layers, inputs, int(32 * alpha), 3, "stem", strides=2, act=relu6)
     stride, taps = 2, {2: x}
     plan = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
     for i, (filters, s) in enumerate(plan, 1):
         p = f"block{i}"
         if s == 2:
             x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{p}_pad")(x)
-        x = layers.DepthwiseConv2D(3, strides=s, padding="same" if s == 1 else "valid",
-                                   depth_multiplier=depth_multiplier, use_bias=False, name=f"{p}_dw")(x)
-        x = layers.BatchNormalization(name=f"{p}_dw_bn")(x)
-        x = layers.ReLU(6.0, name=f"{p}_dw_relu")(x)
-        x = layers.Conv2D(int(filters * alpha), 1, use_bias=False, name=f"{p}_pw")(x)
-        x = layers.BatchNormalization(name=f"{p}_pw_bn")(x)
-        x = layers.ReLU(6.0, name=f"{p}_pw_relu")(x)
+        x = conv_bn(layers, x, None, 3, names=(f"{p}_dw", f"{p}_dw_bn", f"{p}_dw_relu"), conv="DepthwiseConv2D",
+                    strides=s, padding="same" if s == 1 else "valid", depth_multiplier=depth_multiplier, act=relu6)
+        x = conv_bn(layers, x, int(filters * alpha), 1, names=(f"{p}_pw", f"{p}_pw_bn", f"{p}_pw_relu"),
+                    padding="valid", act=relu6)
         stride *= s
         taps[stride] = x
     return finish_from(keras, inputs, x, taps, locals())
@@ -104,35 +100,28 @@ def _mobilenet_v2(
     """MobileNetV2: inverted residual blocks (1x1 expand, 3x3 depthwise, linear 1x1 project)."""
     _check_alpha(name, alpha)
     layers = keras.layers
-    bn = dict(epsilon=1e-3, momentum=0.999)
+    bn, relu6 = dict(epsilon=1e-3, momentum=0.999), relu(layers, 6.0)
     inputs = image_input(keras, input_shape)
-    x = layers.Conv2D(_make_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(**bn, name="stem_bn")(x)
-    x = layers.ReLU(6.0, name="stem_relu")(x)
+    x = conv_bn(layers, inputs, _make_divisible(32 * alpha), 3, "stem", strides=2, bn=bn, act=relu6)
     stride, taps = 2, {2: x}
     for i, (filters, s, expansion) in enumerate(_V2_PLAN):
         p, shortcut, in_channels = f"block{i}", x, x.shape[-1]
         out_channels = _make_divisible(int(filters * alpha))
         if i:
-            x = layers.Conv2D(expansion * in_channels, 1, use_bias=False, name=f"{p}_expand")(x)
-            x = layers.BatchNormalization(**bn, name=f"{p}_expand_bn")(x)
-            x = layers.ReLU(6.0, name=f"{p}_expand_relu")(x)
+            x = conv_bn(layers, x, expansion * in_channels, 1, names=(f"{p}_expand", f"{p}_expand_bn",
+                        f"{p}_expand_relu"), padding="valid", bn=bn, act=relu6)
         if s == 2:
             x = layers.ZeroPadding2D(_correct_pad(x, 3), name=f"{p}_pad")(x)
-        x = layers.DepthwiseConv2D(3, strides=s, padding="same" if s == 1 else "valid", use_bias=False,
-                                   name=f"{p}_depthwise")(x)
-        x = layers.BatchNormalization(**bn, name=f"{p}_depthwise_bn")(x)
-        x = layers.ReLU(6.0, name=f"{p}_depthwise_relu")(x)
-        x = layers.Conv2D(out_channels, 1, use_bias=False, name=f"{p}_project")(x)
-        x = layers.BatchNormalization(**bn, name=f"{p}_project_bn")(x)
+        x = conv_bn(layers, x, None, 3, names=(f"{p}_depthwise", f"{p}_depthwise_bn", f"{p}_depthwise_relu"),
+                    conv="DepthwiseConv2D", strides=s, padding="same" if s == 1 else "valid", bn=bn, act=relu6)
+        x = conv_bn(layers, x, out_channels, 1, names=(f"{p}_project", f"{p}_project_bn", None), padding="valid",
+                    bn=bn, act=None)
         if s == 1 and in_channels == out_channels:
             x = layers.Add(name=f"{p}_add")([shortcut, x])
         stride *= s
         taps[stride] = x
     last = _make_divisible(1280 * alpha) if alpha > 1.0 else 1280
-    x = layers.Conv2D(last, 1, use_bias=False, name="top_conv")(x)
-    x = layers.BatchNormalization(**bn, name="top_bn")(x)
-    x = layers.ReLU(6.0, name="top_relu")(x)
+    x = conv_bn(layers, x, last, 1, "top", padding="valid", bn=bn, act=relu6)
     taps[stride] = x
     return finish_from(keras, inputs, x, taps, locals())
 
@@ -186,16 +175,18 @@ def _mobilenet_v3(
 
     ``minimalistic=True`` drops squeeze-excite and hard-swish and uses 3x3 kernels.
     """
-    if size not in _V3_PLANS:
-        raise ValueError(f"{name}: invalid size={size!r}; expected one of {sorted(_V3_PLANS)}")
+    check_choice("size", size, sorted(_V3_PLANS), owner=name)
     _check_alpha(name, alpha)
     plan, last_point = _V3_PLANS[size]
     layers = keras.layers
     bn = dict(epsilon=1e-3, momentum=0.999)
+
+    def act(hard_swish):  # conv_bn's act=: ReLU, or hard-swish
+        return lambda x, name: _activation(layers, x, hard_swish, name)
+
     inputs = image_input(keras, input_shape)
-    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(**bn, name="stem_bn")(x)
-    x = _activation(layers, x, not minimalistic, "stem")
+    x = conv_bn(layers, inputs, 16, 3, names=("stem_conv", "stem_bn", "stem"), strides=2, bn=bn,
+                act=act(not minimalistic))
     stride, taps = 2, {2: x}
     for i, (expansion, filters, kernel, s, se, hswish) in enumerate(plan):
         if minimalistic:
@@ -204,15 +195,12 @@ def _mobilenet_v3(
         filters = _make_divisible(filters * alpha)
         expanded = _make_divisible(in_channels * expansion)
         if i:
-            x = layers.Conv2D(expanded, 1, use_bias=False, name=f"{p}_expand")(x)
-            x = layers.BatchNormalization(**bn, name=f"{p}_expand_bn")(x)
-            x = _activation(layers, x, hswish, f"{p}_expand")
+            x = conv_bn(layers, x, expanded, 1, names=(f"{p}_expand", f"{p}_expand_bn", f"{p}_expand"),
+                        padding="valid", bn=bn, act=act(hswish))
         if s == 2:
             x = layers.ZeroPadding2D(_correct_pad(x, kernel), name=f"{p}_depthwise_pad")(x)
-        x = layers.DepthwiseConv2D(kernel, strides=s, padding="same" if s == 1 else "valid", use_bias=False,
-                                   name=f"{p}_depthwise")(x)
-        x = layers.BatchNormalization(**bn, name=f"{p}_depthwise_bn")(x)
-        x = _activation(layers, x, hswish, f"{p}_depthwise")
+        x = conv_bn(layers, x, None, kernel, names=(f"{p}_depthwise", f"{p}_depthwise_bn", f"{p}_depthwise"),
+                    conv="DepthwiseConv2D", strides=s, padding="same" if s == 1 else "valid", bn=bn, act=act(hswish))
         if se:
             y = layers.GlobalAveragePooling2D(keepdims=True, name=f"{p}_se_pool")(x)
             y = layers.Conv2D(_make_divisible(expanded * 0.25), 1, name=f"{p}_se_reduce")(y)
@@ -220,15 +208,14 @@ def _mobilenet_v3(
             y = layers.Conv2D(expanded, 1, name=f"{p}_se_expand")(y)
             y = _hard_sigmoid(layers, y, f"{p}_se_hsigmoid")
             x = layers.Multiply(name=f"{p}_se_mul")([x, y])
-        x = layers.Conv2D(filters, 1, use_bias=False, name=f"{p}_project")(x)
-        x = layers.BatchNormalization(**bn, name=f"{p}_project_bn")(x)
+        x = conv_bn(layers, x, filters, 1, names=(f"{p}_project", f"{p}_project_bn", None), padding="valid",
+                    bn=bn, act=None)
         if s == 1 and in_channels == filters:
             x = layers.Add(name=f"{p}_add")([shortcut, x])
         stride *= s
         taps[stride] = x
-    x = layers.Conv2D(_make_divisible(x.shape[-1] * 6), 1, use_bias=False, name="top_conv")(x)
-    x = layers.BatchNormalization(**bn, name="top_bn")(x)
-    x = _activation(layers, x, not minimalistic, "top_conv")
+    x = conv_bn(layers, x, _make_divisible(x.shape[-1] * 6), 1, names=("top_conv", "top_bn", "top_conv"),
+                padding="valid", bn=bn, act=act(not minimalistic))
     taps[stride] = x
     if alpha > 1.0:
         last_point = _make_divisible(last_point * alpha)
@@ -253,7 +240,7 @@ _COMMON = dict(
 
 
 @register(builder=_mobilenet, paper="Howard et al. 2017, MobileNets: efficient convolutional neural networks "
-          "for mobile vision applications", params=4_253_864, **_COMMON)
+          "for mobile vision applications", params=4_253_864, keras_app="MobileNet", **_COMMON)
 def mobilenet():
     """MobileNet v1 (alpha=1.0): depthwise-separable convolutions; keras.applications.MobileNet's architecture."""
     return dict(name="mobilenet")
@@ -262,19 +249,21 @@ def mobilenet():
 @register(builder=_mobilenet_v2, paper="Sandler et al. 2018, MobileNetV2: inverted residuals and linear "
           "bottlenecks", params=3_538_984,
           recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9, model_kwargs=dict(alpha=0.35)),
-          reference=dict(data="digits", metric="accuracy", value=0.85), **_COMMON)
+          reference=dict(data="digits", metric="accuracy", value=0.85), keras_app="MobileNetV2", **_COMMON)
 def mobilenet_v2():
     """MobileNetV2 (alpha=1.0): inverted residuals, linear bottlenecks; keras.applications.MobileNetV2's architecture."""
     return dict(name="mobilenet_v2")
 
 
-@register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=2_554_968, **_COMMON)
+@register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=2_554_968,
+          keras_app="MobileNetV3Small", **_COMMON)
 def mobilenet_v3_small():
     """MobileNetV3-Small: squeeze-excite, hard-swish; keras.applications.MobileNetV3Small's architecture."""
     return dict(size="small", name="mobilenet_v3_small")
 
 
-@register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=5_507_432, **_COMMON)
+@register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=5_507_432,
+          keras_app="MobileNetV3Large", **_COMMON)
 def mobilenet_v3_large():
     """MobileNetV3-Large: squeeze-excite, hard-swish; keras.applications.MobileNetV3Large's architecture."""
     return dict(size="large", name="mobilenet_v3_large")

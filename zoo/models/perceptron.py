@@ -9,14 +9,13 @@ learn XOR (Minsky & Papert 1969): no line separates XOR's classes.
 
 from __future__ import annotations
 
-import keras
-from keras import ops
-
+from zoo.models._lazy import declared_class, keras, keras_class, ops
 from zoo.registry import register
 
+__all__ = ["Perceptron"]  # noqa: F822  (classes from __getattr__)
 
-@keras.saving.register_keras_serializable(package="zoo")
-class Perceptron(keras.Model):
+
+class _Perceptron:  # + keras.Model: the class Perceptron, made on first use (zoo.models._lazy)
     """Single-layer perceptron. Outputs 0/1 (binary) or a one-hot class (multiclass)."""
 
     def __init__(self, num_classes=2, learning_rate=1.0, **kwargs):
@@ -70,8 +69,15 @@ class Perceptron(keras.Model):
         return {**super().get_config(), "num_classes": self.num_classes, "learning_rate": self.learning_rate}
 
 
+_new_perceptron = keras_class(__name__, "Perceptron", _Perceptron)
+
+
+def __getattr__(attr):  # the Keras classes, made on first use
+    return declared_class(__name__, attr)
+
+
 def _perceptron(input_shape=(2,), num_classes=2, learning_rate=1.0):
-    model = Perceptron(num_classes=num_classes, learning_rate=learning_rate, name="perceptron")
+    model = _new_perceptron(num_classes=num_classes, learning_rate=learning_rate, name="perceptron")
     model.build((None, *input_shape))
     return model
 

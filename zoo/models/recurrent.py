@@ -16,28 +16,26 @@ feeding a sequence in chunks gives what the whole sequence gives (tested to 1e-5
 
 from __future__ import annotations
 
-import numbers
-
-import keras
 import numpy as np
 
-from zoo.layers.sampling import CharVocabulary, as_prompt_ids, check_sampling_args, generate_tokens
+from zoo.core.checks import check_choice, check_int
+from zoo.core.naming import HEAD
+from zoo.models._lazy import declared_class, keras, keras_class
 from zoo.models.transformer import LM_LOSS
 from zoo.registry import register
 
-__all__ = ["RecurrentNet", "CELLS", "TASKS"]
+__all__ = ["RecurrentNet", "CELLS", "TASKS"]  # noqa: F822  (classes from __getattr__)
 
-CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+#: cell name -> its keras.layers class name
+CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 TASKS = ("classification", "regression", "language-model")
 
 
 def _positive_int(arg, value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"recurrent: invalid {arg}={value!r}; expected a positive integer")
+    check_int(arg, value, minimum=1, owner="recurrent")
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class RecurrentNet(keras.Model):
+class _RecurrentNet:  # + keras.Model: the class RecurrentNet, made on first use (zoo.models._lazy)
     """Stacked SimpleRNN / LSTM / GRU for sequence classification, regression or language modelling."""
 
     def __init__(
@@ -60,10 +58,10 @@ class RecurrentNet(keras.Model):
         batch_size=None,
         **kwargs,
     ):
-        if cell not in CELLS:
-            raise ValueError(f"recurrent: invalid cell={cell!r}; expected one of {tuple(CELLS)}")
-        if task not in TASKS:
-            raise ValueError(f"recurrent: invalid task={task!r}; expected one of {TASKS}")
+        from zoo.layers.sampling import CharVocabulary
+
+        check_choice("cell", cell, CELLS, owner="recurrent")
+        check_choice("task", task, TASKS, owner="recurrent")
         for arg, value in (("units", units), ("num_layers", num_layers), ("embedding_dim", embedding_dim)):
             _positive_int(arg, value)
         if stateful:
@@ -91,7 +89,7 @@ class RecurrentNet(keras.Model):
                 )
         every_step = task == "language-model"
         for i in range(num_layers):
-            layer = CELLS[cell](
+            layer = getattr(keras.layers, CELLS[cell])(
                 units, return_sequences=every_step or i < num_layers - 1, dropout=dropout, stateful=stateful,
                 name=f"{cell}_{i}",
             )
@@ -99,9 +97,9 @@ class RecurrentNet(keras.Model):
         if task == "language-model":
             x = keras.layers.Dense(vocab_size, name="logits")(x)
         elif include_top and task == "classification":
-            x = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+            x = keras.layers.Dense(num_classes, activation=classifier_activation, name=HEAD)(x)
         elif include_top:
-            x = keras.layers.Dense(num_outputs, name="predictions")(x)
+            x = keras.layers.Dense(num_outputs, name=HEAD)(x)
         kwargs.setdefault("name", cell if task != "language-model" else f"char_{cell}")
         super().__init__(inputs=inputs, outputs=x, **kwargs)
         self.task = task
@@ -127,7 +125,7 @@ class RecurrentNet(keras.Model):
         Call it on consecutive chunks (B, t, ...) of the same ``batch_size`` sequences; it
         keeps the recurrent state between calls. ``reset_state()`` starts new sequences.
         """
-        twin = RecurrentNet(**{**self._args, "stateful": True, "batch_size": batch_size}, name=f"{self.name}_stream")
+        twin = type(self)(**{**self._args, "stateful": True, "batch_size": batch_size}, name=f"{self.name}_stream")
         twin.set_weights(self.get_weights())
         return twin
 
@@ -143,6 +141,8 @@ class RecurrentNet(keras.Model):
         Reads the prompt once and then one token per step through a streaming copy.
         Returns the prompt followed by the continuation (text for a text prompt).
         """
+        from zoo.layers.sampling import as_prompt_ids, check_sampling_args, generate_tokens
+
         if self.task != "language-model":
             raise ValueError(f"{self.name}: generate() needs task='language-model', this model has task={self.task!r}")
         ids = as_prompt_ids(prompt, self.vocab_size, self.vocabulary, self.name)
@@ -155,6 +155,13 @@ class RecurrentNet(keras.Model):
         new = generate_tokens(step, ids, length, temperature, top_k, seed)
         out = np.concatenate([ids, new])
         return self.vocabulary.decode(out) if isinstance(prompt, str) else out
+
+
+_new_recurrent_net = keras_class(__name__, "RecurrentNet", _RecurrentNet)
+
+
+def __getattr__(attr):  # the Keras classes, made on first use
+    return declared_class(__name__, attr)
 
 
 def _stream_shape(input_shape, stateful):
@@ -185,8 +192,9 @@ def _sequence_entry(cell, params, accuracy, suites=("quick", "full")):
     entry.__doc__ = (f"{_PAPER[cell].split(',')[0]}'s {cell} sequence classifier/regressor "
                      "(stacked, bidirectional option, streaming)")
     return register(
-        cell, family="recurrent", task="classification", builder=RecurrentNet, paper=_PAPER[cell], params=params,
-        recipe=dict(_DIGIT_ROWS_RECIPE, suites=suites), reference=dict(data="digits (rows as a sequence)", metric="accuracy", value=accuracy),
+        cell, family="recurrent", task="classification", builder=_new_recurrent_net, paper=_PAPER[cell],
+        params=params, recipe=dict(_DIGIT_ROWS_RECIPE, suites=suites),
+        reference=dict(data="digits (rows as a sequence)", metric="accuracy", value=accuracy),
         input_range="[0, 1]",
     )(entry)
 
@@ -197,7 +205,7 @@ gru = _sequence_entry("gru", 14_858, 0.9, suites=("full",))
 
 
 @register(
-    family="recurrent", task="language-model", builder=RecurrentNet, paper="Karpathy 2015, The unreasonable "
+    family="recurrent", task="language-model", builder=_new_recurrent_net, paper="Karpathy 2015, The unreasonable "
     "effectiveness of recurrent neural networks (char-rnn)", params=895_104,
     recipe=dict(optimizer="adam", learning_rate=3e-3, loss=LM_LOSS, batch_size=32),
     test_config=dict(units=32, num_layers=1), example=_lm_example,

@@ -9,9 +9,9 @@ Layer names are keras.applications': ``conv1_*`` (stem), ``conv<stage>_block<i>_
 
 from __future__ import annotations
 
-import keras
-
-from zoo.models._vision import finish_from, image_input
+from zoo.core.checks import check_choice, fail
+from zoo.models._lazy import keras
+from zoo.models._vision import conv_bn, finish_from, image_input
 from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
 
@@ -33,28 +33,23 @@ def _resnet(
     keras=keras,
 ):
     """Stem (7x7/2 conv, 3x3/2 max pool), four stages of ``depths`` residual blocks, head."""
-    if block not in _BLOCKS:
-        raise ValueError(f"{name}: invalid block={block!r}; expected one of {_BLOCKS}")
+    check_choice("block", block, _BLOCKS, owner=name)
     if len(depths) != 4 or not all(isinstance(d, int) and d > 0 for d in depths):
-        raise ValueError(f"{name}: invalid depths={depths!r}; expected four positive integers")
+        fail("depths", depths, "four positive integers", owner=name)
     layers = keras.layers
     # keras.applications' batch norm for the bottleneck models; torchvision's momentum (0.1, i.e.
     # Keras 0.9) for the basic-block ones, whose moving statistics then settle on small datasets.
     bn = dict(axis=-1, epsilon=1.001e-5, momentum=0.99 if block == "bottleneck" else 0.9)
     inputs = image_input(keras, input_shape)
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, use_bias=conv_bias, name="conv1_conv")(x)
-    x = layers.BatchNormalization(**bn, name="conv1_bn")(x)
-    x = layers.Activation("relu", name="conv1_relu")(x)
+    x = conv_bn(layers, x, 64, 7, "conv1", strides=2, padding="valid", use_bias=conv_bias, bn=bn)
     taps = {2: x}
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
-    def conv_bn(x, filters, kernel, prefix, strides=1, padding="valid", relu=True):
-        x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=conv_bias,
-                          name=f"{prefix}_conv")(x)
-        x = layers.BatchNormalization(**bn, name=f"{prefix}_bn")(x)
-        return layers.Activation("relu", name=f"{prefix}_relu")(x) if relu else x
+    def unit(x, filters, kernel, prefix, strides=1, padding="valid", relu=True):
+        return conv_bn(layers, x, filters, kernel, prefix, strides=strides, padding=padding, use_bias=conv_bias,
+                       bn=bn, act="relu" if relu else None)
 
     expansion = 4 if block == "bottleneck" else 1
     for stage, (filters, depth) in enumerate(zip((64, 128, 256, 512), depths)):
@@ -62,16 +57,16 @@ def _resnet(
             prefix = f"conv{stage + 2}_block{i + 1}"
             stride = 2 if stage > 0 and i == 0 else 1
             if i == 0 and (stride != 1 or x.shape[-1] != filters * expansion):
-                shortcut = conv_bn(x, filters * expansion, 1, f"{prefix}_0", strides=stride, relu=False)
+                shortcut = unit(x, filters * expansion, 1, f"{prefix}_0", strides=stride, relu=False)
             else:
                 shortcut = x
             if block == "bottleneck":  # keras.applications ResNet v1: stride on the first 1x1
-                y = conv_bn(x, filters, 1, f"{prefix}_1", strides=stride)
-                y = conv_bn(y, filters, 3, f"{prefix}_2", padding="same")
-                y = conv_bn(y, filters * 4, 1, f"{prefix}_3", relu=False)
+                y = unit(x, filters, 1, f"{prefix}_1", strides=stride)
+                y = unit(y, filters, 3, f"{prefix}_2", padding="same")
+                y = unit(y, filters * 4, 1, f"{prefix}_3", relu=False)
             else:
-                y = conv_bn(x, filters, 3, f"{prefix}_1", strides=stride, padding="same")
-                y = conv_bn(y, filters, 3, f"{prefix}_2", padding="same", relu=False)
+                y = unit(x, filters, 3, f"{prefix}_1", strides=stride, padding="same")
+                y = unit(y, filters, 3, f"{prefix}_2", padding="same", relu=False)
             x = layers.Add(name=f"{prefix}_add")([shortcut, y])
             x = layers.Activation("relu", name=f"{prefix}_out")(x)
         taps[4 * 2**stage] = x
@@ -109,19 +104,19 @@ def resnet34():
     return dict(block="basic", depths=(3, 4, 6, 3), conv_bias=False, name="resnet34")
 
 
-@register("resnet50", **_COMMON, params=25_636_712, test_config=_TEST)
+@register("resnet50", **_COMMON, keras_app="ResNet50", params=25_636_712, test_config=_TEST)
 def resnet50():
     """ResNet-50: bottleneck blocks (3, 4, 6, 3); keras.applications.ResNet50's architecture."""
     return dict(block="bottleneck", depths=(3, 4, 6, 3), name="resnet50")
 
 
-@register("resnet101", **_COMMON, params=44_707_176, test_config=_TEST_SHALLOW)
+@register("resnet101", **_COMMON, keras_app="ResNet101", params=44_707_176, test_config=_TEST_SHALLOW)
 def resnet101():
     """ResNet-101: bottleneck blocks (3, 4, 23, 3); keras.applications.ResNet101's architecture."""
     return dict(block="bottleneck", depths=(3, 4, 23, 3), name="resnet101")
 
 
-@register("resnet152", **_COMMON, params=60_419_944, test_config=_TEST_SHALLOW)
+@register("resnet152", **_COMMON, keras_app="ResNet152", params=60_419_944, test_config=_TEST_SHALLOW)
 def resnet152():
     """ResNet-152: bottleneck blocks (3, 8, 36, 3); keras.applications.ResNet152's architecture."""
     return dict(block="bottleneck", depths=(3, 8, 36, 3), name="resnet152")

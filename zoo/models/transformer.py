@@ -15,51 +15,42 @@ Inputs are integer token ids (B, T). Language models return logits.
 
 from __future__ import annotations
 
-import numbers
-
-import keras
 import numpy as np
 
-from zoo.layers.sampling import CharVocabulary, as_prompt_ids, check_sampling_args, generate_tokens
-from zoo.layers.transformer import (
-    PaddingMask,
-    PositionEmbedding,
-    ReversibleEmbedding,
-    SequencePooling,
-    TransformerBlock,
-)
+from zoo.core.checks import check_bool, check_choice, check_int, check_number, fail
+from zoo.core.naming import HEAD
+from zoo.models._lazy import declared_class, keras, keras_class
 from zoo.registry import register
 
-__all__ = ["GPT", "SPECIAL_TOKENS", "mask_tokens", "token_example", "LM_LOSS"]
+__all__ = ["GPT", "SPECIAL_TOKENS", "mask_tokens", "token_example", "LM_LOSS"]  # noqa: F822  (classes from __getattr__)
 
 #: Reserved ids of the BERT-style models: padding is 0, [MASK] is 4.
 SPECIAL_TOKENS = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
 
+_SPECIAL_IDS = tuple(SPECIAL_TOKENS.values())
+
 #: Language models output logits: cross-entropy from logits (a Keras loss config, i.e. data).
 LM_LOSS = {"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}}
+
+#: Position encodings of every text model.
+POSITIONS = ("learned", "sinusoidal")
 
 
 def _check_sizes(model_name, **sizes):
     for arg, value in sizes.items():
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{model_name}: invalid {arg}={value!r}; expected a positive integer")
+        check_int(arg, value, minimum=1, owner=model_name)
     if sizes["embed_dim"] % sizes["num_heads"]:
-        raise ValueError(
-            f"{model_name}: invalid num_heads={sizes['num_heads']}; expected a divisor of "
-            f"embed_dim={sizes['embed_dim']}"
-        )
+        fail("num_heads", sizes["num_heads"], f"a divisor of embed_dim={sizes['embed_dim']}", owner=model_name)
 
 
 def _check_dropout(model_name, dropout):
-    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
-        raise ValueError(f"{model_name}: invalid dropout={dropout!r}; expected a number in [0, 1)")
+    check_number("dropout", dropout, low=0, high=1, high_open=True, owner=model_name)
 
 
 # --------------------------------------------------------------------------- GPT
 
 
-@keras.saving.register_keras_serializable(package="zoo")
-class GPT(keras.Model):
+class _GPT:  # + keras.Model: the class GPT, made on first use (zoo.models._lazy)
     """Decoder-only transformer language model: token ids (B, T) -> next-token logits (B, T, vocab).
 
     ``vocabulary`` (a string of characters) makes it a character-level model whose
@@ -80,6 +71,9 @@ class GPT(keras.Model):
         vocabulary=None,
         **kwargs,
     ):
+        from zoo.layers.sampling import CharVocabulary
+        from zoo.layers.transformer import PositionEmbedding, ReversibleEmbedding, TransformerBlock
+
         vocab = CharVocabulary(vocabulary) if vocabulary is not None else None
         if vocab is not None:
             vocab_size = len(vocab)
@@ -87,10 +81,8 @@ class GPT(keras.Model):
         _check_sizes("gpt", vocab_size=vocab_size, context_length=context_length, num_layers=num_layers,
                      num_heads=num_heads, embed_dim=embed_dim, ff_dim=ff_dim)
         _check_dropout("gpt", dropout)
-        if positions not in ("learned", "sinusoidal"):
-            raise ValueError(f"gpt: invalid positions={positions!r}; expected 'learned' or 'sinusoidal'")
-        if not isinstance(tie_weights, bool):
-            raise ValueError(f"gpt: invalid tie_weights={tie_weights!r}; expected True or False")
+        check_choice("positions", positions, POSITIONS, owner="gpt")
+        check_bool("tie_weights", tie_weights, owner="gpt")
 
         ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         token_embedding = ReversibleEmbedding(
@@ -156,6 +148,8 @@ class GPT(keras.Model):
         Returns the prompt followed by the continuation (text for a text prompt).
         ``use_cache=False`` re-runs the whole sequence at every step (same result, slower).
         """
+        from zoo.layers.sampling import as_prompt_ids, check_sampling_args, generate_tokens
+
         ids = as_prompt_ids(prompt, self.vocab_size, self.vocabulary, self.name)
         check_sampling_args(temperature, top_k, self.vocab_size, length)
         if len(ids) + length > self.context_length:
@@ -178,12 +172,19 @@ class GPT(keras.Model):
         return self.vocabulary.decode(out) if isinstance(prompt, str) else out
 
 
+_new_gpt = keras_class(__name__, "GPT", _GPT)
+
+
+def __getattr__(attr):  # the Keras classes, made on first use
+    return declared_class(__name__, attr)
+
+
 def token_example(model, batch, rng, length=16):
     """Registry example: random token ids (avoiding the special ones) and labels fitting the model's task."""
     vocab = next(layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Embedding)).input_dim
     low = len(SPECIAL_TOKENS) if vocab > 2 * len(SPECIAL_TOKENS) else 0
     x = rng.integers(low, vocab, size=(batch, length + 1)).astype("int32")
-    if isinstance(model, GPT):
+    if isinstance(model, _GPT):
         return x[:, :-1], x[:, 1:]
     out = model.output_shape
     if len(out) == 3:  # masked LM: predict every input token
@@ -209,7 +210,7 @@ def _gpt_entry(name, params, test_config=None, **sizes):
 
     entry.__doc__ = (f"GPT ({sizes['num_layers']} layers, {sizes['num_heads']} heads, width {sizes['embed_dim']}): "
                      "causal decoder language model with cached generation.")
-    return register(name, family="transformer", task="language-model", builder=GPT, paper=_GPT_PAPER,
+    return register(name, family="transformer", task="language-model", builder=_new_gpt, paper=_GPT_PAPER,
                     params=params, recipe=_LM_RECIPE, test_config=test_config, example=token_example)(entry)
 
 
@@ -226,6 +227,8 @@ gpt_small = _gpt_entry("gpt_small", 86_039_040, test_config=dict(num_layers=1, c
 def _encoder(vocab_size, context_length, num_layers, num_heads, embed_dim, ff_dim, dropout, positions,
              pad_id=0, name="encoder"):
     """Bidirectional transformer encoder: token ids (B, T) -> features (B, T, embed_dim)."""
+    from zoo.layers.transformer import PaddingMask, PositionEmbedding, TransformerBlock
+
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     mask = PaddingMask(pad_id, name="padding_mask")(ids)
     x = keras.layers.Embedding(vocab_size, embed_dim, name="token_embedding")(ids)
@@ -242,8 +245,7 @@ def _text_args(model_name, vocab_size, context_length, num_layers, num_heads, em
     _check_sizes(model_name, vocab_size=vocab_size, context_length=context_length, num_layers=num_layers,
                  num_heads=num_heads, embed_dim=embed_dim, ff_dim=ff_dim)
     _check_dropout(model_name, dropout)
-    if positions not in ("learned", "sinusoidal"):
-        raise ValueError(f"{model_name}: invalid positions={positions!r}; expected 'learned' or 'sinusoidal'")
+    check_choice("positions", positions, POSITIONS, owner=model_name)
     return dict(vocab_size=vocab_size, context_length=context_length, num_layers=num_layers, num_heads=num_heads,
                 embed_dim=embed_dim, ff_dim=ff_dim, dropout=dropout, positions=positions)
 
@@ -272,8 +274,9 @@ def _text_classifier(vocab_size=8000, context_length=128, num_classes=2, num_lay
     ``encoder=`` a trained ``bert`` model (or its ``encoder`` part) starts from a copy of
     its weights, and its sizes replace the size arguments (fine-tuning).
     """
-    if token_pooling not in ("mean", "first"):
-        raise ValueError(f"text classifier: invalid token_pooling={token_pooling!r}; expected 'mean' or 'first'")
+    from zoo.layers.transformer import PaddingMask, SequencePooling
+
+    check_choice("token_pooling", token_pooling, ("mean", "first"), owner="text classifier")
     if encoder is not None:
         encoder = _copy_encoder(encoder)
     else:
@@ -284,7 +287,7 @@ def _text_classifier(vocab_size=8000, context_length=128, num_classes=2, num_lay
     x = SequencePooling(token_pooling, name="pool")(encoder(ids), padding_mask=mask)
     if include_top:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-        x = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+        x = keras.layers.Dense(num_classes, activation=classifier_activation, name=HEAD)(x)
     return keras.Model(ids, x, name="text_classifier")
 
 
@@ -306,7 +309,7 @@ def _copy_encoder(model):
 
 
 def mask_tokens(token_ids, vocab_size, rate=0.15, mask_token_id=SPECIAL_TOKENS["[MASK]"],
-                special_ids=tuple(SPECIAL_TOKENS.values()), seed=None):
+                special_ids=_SPECIAL_IDS, seed=None):
     """BERT's masking rule: pick ``rate`` of the non-special tokens; of those 80% become
     ``[MASK]``, 10% a random token, 10% stay. Returns ``(inputs, labels, sample_weight)``:
     labels are the original ids, weight 1 on picked positions and 0 elsewhere.

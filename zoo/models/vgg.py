@@ -8,9 +8,9 @@ same names: ``block<i>_conv<j>``, ``block<i>_pool``, ``flatten``, ``fc1``, ``fc2
 
 from __future__ import annotations
 
-import keras
-
-from zoo.models._vision import finish_from, image_input
+from zoo.core.checks import fail
+from zoo.models._lazy import keras
+from zoo.models._vision import conv_bn, finish_from, image_input, relu
 from zoo.registry import register
 
 _WIDTHS = (64, 128, 256, 512, 512)
@@ -35,18 +35,17 @@ def _vgg(
     ``dropout`` applies after each of the two dense layers (the paper uses 0.5).
     """
     if len(depths) != 5 or not all(isinstance(d, int) and d > 0 for d in depths):
-        raise ValueError(f"{name}: invalid depths={depths!r}; expected five positive integers")
+        fail("depths", depths, "five positive integers", owner=name)
     if not isinstance(fc_units, int) or fc_units < 1:
-        raise ValueError(f"{name}: invalid fc_units={fc_units!r}; expected a positive integer")
+        fail("fc_units", fc_units, "a positive integer", owner=name)
     layers = keras.layers
     inputs = image_input(keras, input_shape)
     x, taps = inputs, {}
     for b, (width, depth) in enumerate(zip(_WIDTHS, depths), 1):
         for c in range(1, depth + 1):
             if batch_norm:
-                x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{b}_conv{c}")(x)
-                x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
-                x = layers.ReLU(name=f"block{b}_relu{c}")(x)
+                x = conv_bn(layers, x, width, 3, names=(f"block{b}_conv{c}", f"block{b}_bn{c}", f"block{b}_relu{c}"),
+                            act=relu(layers))
             else:
                 x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{b}_conv{c}")(x)
         x = layers.MaxPooling2D(2, strides=2, name=f"block{b}_pool")(x)
@@ -64,6 +63,8 @@ def _vgg(
 
 
 _DEPTHS = {"vgg11": (1, 1, 2, 2, 2), "vgg13": (2, 2, 2, 2, 2), "vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+#: The models keras.applications has too (layer for layer): zoo name -> keras.applications constructor.
+_KERAS_APPS = {"vgg16": "VGG16", "vgg19": "VGG19"}
 _PARAMS = {
     "vgg11": 132_863_336, "vgg13": 133_047_848, "vgg16": 138_357_544, "vgg19": 143_667_240,
     "vgg11_bn": 132_871_592, "vgg13_bn": 133_056_680, "vgg16_bn": 138_370_216, "vgg19_bn": 143_683_752,
@@ -76,7 +77,7 @@ def _register_vgg(name, depths, batch_norm):
 
     entry.__doc__ = (
         f"VGG-{name[3:5]}{' with batch norm' if batch_norm else ''}: {sum(depths)} conv layers {depths} + 3 dense"
-        + ("; keras.applications' " + name.upper() + " exactly" if name in ("vgg16", "vgg19") else "")
+        + ("; keras.applications' " + _KERAS_APPS[name] + " exactly" if name in _KERAS_APPS else "")
         + "."
     )
     register(
@@ -87,7 +88,8 @@ def _register_vgg(name, depths, batch_norm):
         paper="Simonyan & Zisserman 2014, Very deep convolutional networks for large-scale image recognition",
         params=_PARAMS[name],
         min_input_shape=(32, 32, 1),
-        input_range="caffe" if name in ("vgg16", "vgg19") else "[0, 1]",
+        input_range="caffe" if name in _KERAS_APPS else "[0, 1]",
+        keras_app=_KERAS_APPS.get(name),
         test_config=dict(input_shape=(32, 32, 3), num_classes=3, fc_units=32),
     )(entry)
     return entry

@@ -11,33 +11,35 @@ from __future__ import annotations
 
 from zoo.reproduce import entry
 
-# zoo name -> (keras.applications constructor, input side): one model per keras family
-_PARITY = (
-    ("vgg16", "VGG16", 32),
-    ("resnet50", "ResNet50", 32),
-    ("mobilenet", "MobileNet", 32),
-    ("mobilenet_v2", "MobileNetV2", 32),
-    ("mobilenet_v3_small", "MobileNetV3Small", 32),
-    ("inception_v3", "InceptionV3", 75),
-)
+
+def _parity_models():
+    """(zoo name, input side): the smallest registered twin of each keras.applications module
+    (``zoo.info(name)["keras_app"]``), at its minimum input side or 32."""
+    import keras
+
+    import zoo
+
+    smallest = {}
+    for name, app in sorted(zoo.weights.KERAS_APPLICATIONS.items()):
+        module = getattr(keras.applications, app).__module__
+        if module not in smallest or zoo.info(name)["params"] < zoo.info(smallest[module])["params"]:
+            smallest[module] = name
+    return [(name, max(32, zoo.info(name)["min_input_shape"][0])) for name in sorted(smallest.values())]
 
 
 @entry("keras_applications_weight_transfer", data="random", metric="max |zoo - keras| output", reference=1e-5,
        mode="min")
 def keras_applications_weight_transfer(out_dir):
-    import keras
     import numpy as np
 
     import zoo
-    from zoo.weights.keras_applications import from_keras_applications
+    from zoo.weights.keras_applications import from_keras_applications, keras_app_model
 
     rng = np.random.default_rng(0)
     worst, per_model = 0.0, {}
-    for name, app, side in _PARITY:
+    for name, side in _parity_models():
         shape = (side, side, 3)
-        extra = {"include_preprocessing": False} if app.startswith("MobileNetV3") else {}
-        source = getattr(keras.applications, app)(weights=None, input_shape=shape, classes=10,
-                                                  classifier_activation=None, **extra)
+        source = keras_app_model(name, input_shape=shape, classes=10, classifier_activation=None)
         for w in source.weights:  # random, non-degenerate weights (positive variances)
             value = rng.normal(0, 0.05, w.shape)
             w.assign((0.5 + np.abs(value) if "moving_variance" in w.path else value).astype("float32"))

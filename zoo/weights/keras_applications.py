@@ -11,34 +11,75 @@ MobileNet, MobileNetV2, MobileNetV3Small/Large, InceptionV3) are built layer for
 layer like it, so their weighted layers pair up in order; a 1x1 convolution
 classifier (MobileNet's ``conv_preds``, MobileNetV3's ``logits``) pairs with the
 zoo's ``predictions`` Dense by a reshape.
+
+Which zoo model has which keras.applications twin is declared once, in its
+family file (``@register(..., keras_app="ResNet50")``, ``zoo.info(name)["keras_app"]``);
+:data:`KERAS_APPLICATIONS` is that declaration read back from the registry, and
+:func:`keras_app_model` builds the twin. zoo models never include preprocessing
+(``zoo.preprocessing(name)`` does it), so twins that can build it in
+(``include_preprocessing``, MobileNetV3's) are built without it.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+from collections.abc import Mapping
 
 import numpy as np
 
+from zoo.core.checks import fail
 from zoo.core.naming import HEAD
 
-__all__ = ["from_keras_applications", "KERAS_APPLICATIONS"]
+__all__ = ["from_keras_applications", "keras_app_model", "KERAS_APPLICATIONS"]
 
 log = logging.getLogger("zoo")
 
-#: zoo model name -> keras.applications constructor name.
-KERAS_APPLICATIONS = {
-    "vgg16": "VGG16",
-    "vgg19": "VGG19",
-    "resnet50": "ResNet50",
-    "resnet101": "ResNet101",
-    "resnet152": "ResNet152",
-    "mobilenet": "MobileNet",
-    "mobilenet_v2": "MobileNetV2",
-    "mobilenet_v3_small": "MobileNetV3Small",
-    "mobilenet_v3_large": "MobileNetV3Large",
-    "inception_v3": "InceptionV3",
-}
+_SOURCES = "a keras.applications model or a path to its .h5 weights file"
+
+class _KerasApplications(Mapping):
+    """zoo model name -> keras.applications constructor name, read from the registry on first use."""
+
+    def _table(self) -> dict:
+        from zoo import registry
+
+        return {name: registry.info(name)["keras_app"] for name in registry.list_models()
+                if registry.info(name)["keras_app"]}
+
+    def __getitem__(self, name):
+        return self._table()[name]
+
+    def __iter__(self):
+        return iter(self._table())
+
+    def __len__(self):
+        return len(self._table())
+
+    def __repr__(self):
+        return repr(self._table())
+
+
+#: zoo model name -> keras.applications constructor name (every registered ``keras_app``).
+KERAS_APPLICATIONS = _KerasApplications()
+
+
+def keras_app_model(name: str, **kwargs):
+    """The keras.applications twin of registered model ``name``, ``weights=None`` unless given.
+
+    ``kwargs`` go to its constructor (``input_shape``, ``classes``, ``include_top``,
+    ``alpha``...); a twin that can build preprocessing in is built without it.
+    """
+    import keras
+
+    table = KERAS_APPLICATIONS._table()
+    if name not in table:
+        raise ValueError(f"invalid model={name!r}: no keras.applications counterpart; expected one of {sorted(table)}")
+    constructor = getattr(keras.applications, table[name])
+    kwargs.setdefault("weights", None)
+    if "include_preprocessing" in inspect.signature(constructor).parameters:
+        kwargs.setdefault("include_preprocessing", False)  # the zoo model takes inputs already in its range
+    return constructor(**kwargs)
 
 
 def _arch(model) -> str:
@@ -57,22 +98,17 @@ def _has_top(model) -> bool:
 
 def _build_from_file(model, path, app_kwargs):
     """The keras.applications model matching ``model``, with the weights file ``path`` loaded."""
-    import keras
-
     arch = _arch(model)
     path = os.fspath(path)
     if not path.endswith(".h5"):
-        raise ValueError(f"invalid keras_app_model={path!r}; expected a keras.applications model or a path to its .h5 weights file")
+        fail("keras_app_model", path, _SOURCES)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"keras.applications weights file {path!r} does not exist")
     include_top = _has_top(model)
-    kwargs = dict(weights=None, include_top=include_top, input_shape=tuple(model.input_shape[1:]))
+    kwargs = dict(include_top=include_top, input_shape=tuple(model.input_shape[1:]))
     if include_top:
         kwargs["classes"] = model.get_layer(HEAD).units
-    if arch.startswith("mobilenet_v3"):
-        kwargs["include_preprocessing"] = False
-    kwargs.update(app_kwargs)
-    app = getattr(keras.applications, KERAS_APPLICATIONS[arch])(**kwargs)
+    app = keras_app_model(arch, **{**kwargs, **app_kwargs})
     try:
         app.load_weights(path)
     except Exception as err:  # h5py and keras raise many types for a wrong file
@@ -100,9 +136,7 @@ def from_keras_applications(model, keras_app_model, **app_kwargs):
     elif app_kwargs:
         raise ValueError(f"unexpected arguments {sorted(app_kwargs)}: they only apply when keras_app_model is a file path")
     elif not hasattr(keras_app_model, "layers"):
-        raise ValueError(
-            f"invalid keras_app_model={keras_app_model!r}; expected a keras.applications model or a path to its .h5 weights file"
-        )
+        fail("keras_app_model", keras_app_model, _SOURCES)
     src, dst = _weighted(keras_app_model), _weighted(model)
     if len(src) < len(dst):
         raise ValueError(
