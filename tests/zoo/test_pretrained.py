@@ -220,7 +220,8 @@ def test_include_top_with_an_input_size_the_weights_do_not_fit(home, toy_registe
 def test_tags_are_data_in_the_registry(monkeypatch):
     tag_resnet50(monkeypatch)
     assert "resnet50.imagenet" in zoo.list_pretrained()
-    assert "resnet50.imagenet" in zoo.list_pretrained("resnet5*") and all(t.startswith("resnet5") for t in zoo.list_pretrained("resnet5*"))
+    matching = zoo.list_pretrained("resnet5*")
+    assert "resnet50.imagenet" in matching and all(t.startswith("resnet5") for t in matching)
     info = zoo.info("resnet50.imagenet")["pretrained"]["imagenet"]
     assert info["notop_file"] == NOTOP and info["notop_url"] == URL + NOTOP and info["input_size"] == 224
     assert (info["top1"], info["top5"], info["source"]) == (0.749, 0.921, "keras.applications")
