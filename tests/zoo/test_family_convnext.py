@@ -16,6 +16,9 @@ from zoo.weights import block_names, from_keras_applications
 
 VARIANTS = {"convnext_tiny": "ConvNeXtTiny", "convnext_small": "ConvNeXtSmall", "convnext_base": "ConvNeXtBase",
             "convnext_large": "ConvNeXtLarge", "convnext_xlarge": "ConvNeXtXLarge"}
+TOP1 = {"convnext_tiny": 0.813, "convnext_small": 0.823, "convnext_base": 0.853, "convnext_large": 0.863,
+        "convnext_xlarge": 0.867}  # ImageNet top-1 as keras.applications documents it
+URL = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
 SMALL = (32, 32, 3)
 TINY = dict(depths=(1, 1, 2, 1), projection_dims=(8, 16, 24, 32))  # a reduced configuration
 
@@ -42,11 +45,17 @@ def randomize(model, rng):
 
 
 def test_the_family_is_registered_with_its_twins():
+    from keras.src.applications.convnext import BASE_WEIGHTS_PATH, WEIGHTS_HASHES
+
     assert zoo.list_models(family="convnext") == sorted(VARIANTS)
     for name, app in VARIANTS.items():
         meta = zoo.info(name)
         assert meta["keras_app"] == app and meta["input_range"] == "[0, 255]" and meta["min_input_shape"] == (32, 32, 1)
-        assert meta["pretrained"]["imagenet"]["notop_file"] == f"{name}_notop.h5"
+        tag = meta["pretrained"]["imagenet"]
+        assert (tag["top_file"], tag["notop_file"]) == (f"{name}.h5", f"{name}_notop.h5")
+        assert (tag["top_url"], tag["notop_url"]) == (BASE_WEIGHTS_PATH + tag["top_file"], URL + tag["notop_file"])
+        assert (tag["top_hash"], tag["notop_hash"]) == WEIGHTS_HASHES[name]
+        assert (tag["input_size"], tag["top1"], tag["top5"]) == (224, TOP1[name], None)
 
 
 @pytest.mark.parametrize("name", VARIANTS)

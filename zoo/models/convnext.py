@@ -129,16 +129,21 @@ _COMMON = dict(
     min_input_shape=(32, 32, 1),
     input_range="[0, 255]",  # normalised inside the network (keras.applications' include_preprocessing)
     block_pattern=r"^(.+_stage_\d+_block_\d+)_",
-    test_config=dict(input_shape=(32, 32, 3), num_classes=3, depths=(1, 1, 2, 1), projection_dims=(8, 16, 24, 32)),
+    test_config=dict(input_shape=(32, 32, 3), num_classes=3, depths=(1, 1, 1, 1), projection_dims=(8, 16, 24, 32)),
 )
 _DEEP = (3, 3, 27, 3)
 
 
+def _imagenet(variant, top_hash, notop_hash, top1):
+    """The ``imagenet`` tag: keras.applications' ``<variant>.h5`` and ``<variant>_notop.h5`` (224x224, top-5 unpublished)."""
+    return (imagenet(_URL, f"{variant}.h5", top_hash, f"{variant}_notop.h5", notop_hash, input_size=224, top1=top1,
+                     top5=None),)
+
+
 @register(
     "convnext_tiny", **_COMMON, params=28_589_128, keras_app="ConvNeXtTiny",
-    pretrained=(imagenet(_URL, "convnext_tiny.h5", "8ae6e78ce2933352b1ef4008e6dd2f17bc40771563877d156bc6426c7cf503ff",
-                         "convnext_tiny_notop.h5", "d547c096cabd03329d7be5562c5e14798aa39ed24b474157cef5e85ab9e49ef1",
-                         input_size=224, top1=0.813, top5=None),),
+    pretrained=_imagenet("convnext_tiny", "8ae6e78ce2933352b1ef4008e6dd2f17bc40771563877d156bc6426c7cf503ff",
+                         "d547c096cabd03329d7be5562c5e14798aa39ed24b474157cef5e85ab9e49ef1", top1=0.813),
 )
 def convnext_tiny():
     """ConvNeXt-T: depths (3, 3, 9, 3), widths 96-768; keras.applications.ConvNeXtTiny's architecture."""
@@ -147,9 +152,8 @@ def convnext_tiny():
 
 @register(
     "convnext_small", **_COMMON, params=50_223_688, keras_app="ConvNeXtSmall",
-    pretrained=(imagenet(_URL, "convnext_small.h5", "ce1277d8f1ee5a0ef0e171469089c18f5233860ceaf9b168049cb9263fd7483c",
-                         "convnext_small_notop.h5", "6fc8009faa2f00c1c1dfce59feea9b0745eb260a7dd11bee65c8e20843da6eab",
-                         input_size=224, top1=0.823, top5=None),),
+    pretrained=_imagenet("convnext_small", "ce1277d8f1ee5a0ef0e171469089c18f5233860ceaf9b168049cb9263fd7483c",
+                         "6fc8009faa2f00c1c1dfce59feea9b0745eb260a7dd11bee65c8e20843da6eab", top1=0.823),
 )
 def convnext_small():
     """ConvNeXt-S: depths (3, 3, 27, 3), widths 96-768; keras.applications.ConvNeXtSmall's architecture."""
@@ -158,9 +162,8 @@ def convnext_small():
 
 @register(
     "convnext_base", **_COMMON, params=88_591_464, keras_app="ConvNeXtBase",
-    pretrained=(imagenet(_URL, "convnext_base.h5", "52cbb006d3dadd03f6e095a8ca1aca47aecdd75acb4bc74bce1f5c695d0086e6",
-                         "convnext_base_notop.h5", "40a20c5548a5e9202f69735ecc06c990e6b7c9d2de39f0361e27baeb24cb7c45",
-                         input_size=224, top1=0.853, top5=None),),
+    pretrained=_imagenet("convnext_base", "52cbb006d3dadd03f6e095a8ca1aca47aecdd75acb4bc74bce1f5c695d0086e6",
+                         "40a20c5548a5e9202f69735ecc06c990e6b7c9d2de39f0361e27baeb24cb7c45", top1=0.853),
 )
 def convnext_base():
     """ConvNeXt-B: depths (3, 3, 27, 3), widths 128-1024; keras.applications.ConvNeXtBase's architecture."""
@@ -169,9 +172,8 @@ def convnext_base():
 
 @register(
     "convnext_large", **_COMMON, params=197_767_336, keras_app="ConvNeXtLarge",
-    pretrained=(imagenet(_URL, "convnext_large.h5", "070c5ed9ed289581e477741d3b34beffa920db8cf590899d6d2c67fba2a198a6",
-                         "convnext_large_notop.h5", "96f02b6f0753d4f543261bc9d09bed650f24dd6bc02ddde3066135b63d23a1cd",
-                         input_size=224, top1=0.863, top5=None),),
+    pretrained=_imagenet("convnext_large", "070c5ed9ed289581e477741d3b34beffa920db8cf590899d6d2c67fba2a198a6",
+                         "96f02b6f0753d4f543261bc9d09bed650f24dd6bc02ddde3066135b63d23a1cd", top1=0.863),
 )
 def convnext_large():
     """ConvNeXt-L: depths (3, 3, 27, 3), widths 192-1536; keras.applications.ConvNeXtLarge's architecture."""
@@ -180,9 +182,8 @@ def convnext_large():
 
 @register(
     "convnext_xlarge", **_COMMON, params=350_196_968, keras_app="ConvNeXtXLarge",
-    pretrained=(imagenet(_URL, "convnext_xlarge.h5", "c1f5ccab661354fc3a79a10fa99af82f0fbf10ec65cb894a3ae0815f17a889ee",
-                         "convnext_xlarge_notop.h5", "de3f8a54174130e0cecdc71583354753d557fcf1f4487331558e2a16ba0cfe05",
-                         input_size=224, top1=0.867, top5=None),),
+    pretrained=_imagenet("convnext_xlarge", "c1f5ccab661354fc3a79a10fa99af82f0fbf10ec65cb894a3ae0815f17a889ee",
+                         "de3f8a54174130e0cecdc71583354753d557fcf1f4487331558e2a16ba0cfe05", top1=0.867),
 )
 def convnext_xlarge():
     """ConvNeXt-XL: depths (3, 3, 27, 3), widths 256-2048; keras.applications.ConvNeXtXLarge's architecture."""
