@@ -94,3 +94,54 @@ def test_forward_backward_and_save_load(name, tmp_path):
     model.save(keras_path)
     restored = keras.saving.load_model(keras_path, safe_mode=True)
     np.testing.assert_array_equal(_predict(restored, x), expected)
+
+
+# --------------------------------------------------------------------------- adding a family touches one file
+#
+# A whole family, as a family file (zoo/models/<family>.py) or a plugin module holds it: blocks and
+# one builder (Keras taken lazily, so that listing models imports no TensorFlow), and thin
+# registered entry points that are data. Registering it is all it takes to get the tests above.
+
+from zoo.models._lazy import keras as lazy_keras  # noqa: E402
+from zoo.models._vision import conv_bn, finish_from, image_input, relu  # noqa: E402
+
+
+def _toy_cnn(input_shape=(8, 8, 1), num_classes=3, width=4, include_top=True, pooling=None, dropout=0.0,
+             classifier_activation="softmax", features=False, name="toy_cnn", keras=lazy_keras):
+    """One conv-BN-ReLU block, then the zoo's common head (``finish``)."""
+    layers = keras.layers
+    inputs = image_input(keras, input_shape)
+    x = conv_bn(layers, inputs, width, 3, "block1", act=relu(layers))
+    return finish_from(keras, inputs, x, {1: x}, locals())
+
+
+def _register_toy_family():
+    @zoo.register(family="toy", task="classification", builder=_toy_cnn, paper="a worked example",
+                  params=3 * 3 * 4 + 4 * 4 + 4 * 3 + 3, min_input_shape=(4, 4, 1), input_range="[0, 1]",
+                  test_config=dict(input_shape=(6, 6, 1), num_classes=2))
+    def toy_cnn():
+        """Toy CNN: one conv-BN-ReLU block and a classifier."""
+        return dict(width=4)
+
+
+@pytest.fixture
+def toy_family(monkeypatch):
+    from zoo import registry
+
+    zoo.list_models()  # the built-in families first
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # undone after the test
+    _register_toy_family()
+    return "toy_cnn"
+
+
+def test_a_family_registered_outside_the_zoo_passes_the_registry_checks(toy_family, tmp_path):
+    assert toy_family in zoo.list_models(family="toy")
+    test_parameter_count_matches_info(toy_family)
+    test_forward_backward_and_save_load(toy_family, tmp_path)
+    # and has the image models' interface, from finish: features, pooling, input checks, tf-keras twin
+    assert sorted(zoo.get(toy_family, features=True).output) == ["stride_1"]
+    assert zoo.get(toy_family, include_top=False, pooling="max").output_shape == (None, 4)
+    with pytest.raises(ValueError, match=r"toy_cnn: invalid input_shape=\(2, 2, 1\)"):
+        zoo.get(toy_family, input_shape=(2, 2, 1))
+    tf_keras = pytest.importorskip("tf_keras")
+    assert zoo.get(toy_family, keras=tf_keras).count_params() == zoo.info(toy_family)["params"]

@@ -143,3 +143,19 @@ def test_compile_true_applies_the_recipe():
     assert model.compiled
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert model.loss == "sparse_categorical_crossentropy"
+
+
+def test_listing_models_imports_no_tensorflow():
+    """``import zoo; zoo.list_models()`` and ``zoo.info`` read data: no TensorFlow, no Keras."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, zoo; zoo.list_models(); zoo.info('resnet50'); "
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, heavy[:5]"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -42,7 +42,7 @@ def relu(layers, max_value=None):
     """An ``act=`` for :func:`conv_bn`: a ``ReLU`` layer (``max_value=6.0``: ReLU6) rather than an ``Activation``."""
 
     def act(x, name):
-        return layers.ReLU(max_value, name=name)(x) if max_value is not None else layers.ReLU(name=name)(x)
+        return layers.ReLU(max_value, name=name)(x)
 
     return act
 
