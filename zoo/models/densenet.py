@@ -70,6 +70,15 @@ def _densenet(
 
 
 _URL = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
+
+
+def _imagenet(stem, top_hash, notop_hash, top1, top5):
+    """The ``imagenet`` tag of keras.applications' ``<stem>_weights_tf_dim_ordering_tf_kernels[_notop].h5`` pair."""
+    files = f"{stem}_weights_tf_dim_ordering_tf_kernels"
+    return (imagenet(_URL, f"{files}.h5", top_hash, f"{files}_notop.h5", notop_hash, input_size=224, top1=top1,
+                     top5=top5),)
+
+
 _COMMON = dict(
     family="densenet",
     task="classification",
@@ -80,16 +89,15 @@ _COMMON = dict(
     # Dense layers (conv<s>_block<i>) and the transitions between blocks (pool<s>), which carry weights too.
     block_pattern=r"^(conv\d+_block\d+|pool[2-4])_",
 )
-# Four dense layers per block and a growth of 8: the registry's training and save/load test stays quick; every
+# Two dense layers per block and a growth of 8: the registry's training and save/load test stays quick; every
 # full configuration is built for the count check.
 _TEST = dict(input_shape=(32, 32, 3), num_classes=3, blocks=(2, 2, 2, 2), growth_rate=8)
 
 
 @register(
     "densenet121", **_COMMON, keras_app="DenseNet121", params=8_062_504, test_config=_TEST,
-    pretrained=(imagenet(_URL, "densenet121_weights_tf_dim_ordering_tf_kernels.h5", '9d60b8095a5708f2dcce2bca79d332c7',
-                         "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", '30ee3e1110167f948a6b9946edeeb738',
-                         input_size=224, top1=0.75, top5=0.923),),
+    pretrained=_imagenet("densenet121", '9d60b8095a5708f2dcce2bca79d332c7', '30ee3e1110167f948a6b9946edeeb738',
+                         top1=0.75, top5=0.923),
 )
 def densenet121():
     """DenseNet-121: dense blocks (6, 12, 24, 16), growth 32; keras.applications.DenseNet121's architecture."""
@@ -98,9 +106,8 @@ def densenet121():
 
 @register(
     "densenet169", **_COMMON, keras_app="DenseNet169", params=14_307_880, test_config=_TEST,
-    pretrained=(imagenet(_URL, "densenet169_weights_tf_dim_ordering_tf_kernels.h5", 'd699b8f76981ab1b30698df4c175e90b',
-                         "densenet169_weights_tf_dim_ordering_tf_kernels_notop.h5", 'b8c4d4c20dd625c148057b9ff1c1176b',
-                         input_size=224, top1=0.762, top5=0.932),),
+    pretrained=_imagenet("densenet169", 'd699b8f76981ab1b30698df4c175e90b', 'b8c4d4c20dd625c148057b9ff1c1176b',
+                         top1=0.762, top5=0.932),
 )
 def densenet169():
     """DenseNet-169: dense blocks (6, 12, 32, 32), growth 32; keras.applications.DenseNet169's architecture."""
@@ -109,9 +116,8 @@ def densenet169():
 
 @register(
     "densenet201", **_COMMON, keras_app="DenseNet201", params=20_242_984, test_config=_TEST,
-    pretrained=(imagenet(_URL, "densenet201_weights_tf_dim_ordering_tf_kernels.h5", '1ceb130c1ea1b78c3bf6114dbdfd8807',
-                         "densenet201_weights_tf_dim_ordering_tf_kernels_notop.h5", 'c13680b51ded0fb44dff2d8f86ac8bb1',
-                         input_size=224, top1=0.773, top5=0.936),),
+    pretrained=_imagenet("densenet201", '1ceb130c1ea1b78c3bf6114dbdfd8807', 'c13680b51ded0fb44dff2d8f86ac8bb1',
+                         top1=0.773, top5=0.936),
 )
 def densenet201():
     """DenseNet-201: dense blocks (6, 12, 48, 32), growth 32; keras.applications.DenseNet201's architecture."""
