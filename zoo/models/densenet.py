@@ -17,8 +17,8 @@ from __future__ import annotations
 from zoo.core.checks import check_int, fail, is_int
 from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input
+from zoo.models.resnet_v2 import keras_h5_tags
 from zoo.registry import register
-from zoo.weights.pretrained import imagenet
 
 
 def _densenet(
@@ -72,13 +72,6 @@ def _densenet(
 _URL = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
 
 
-def _imagenet(stem, top_hash, notop_hash, top1, top5):
-    """The ``imagenet`` tag of keras.applications' ``<stem>_weights_tf_dim_ordering_tf_kernels[_notop].h5`` pair."""
-    files = f"{stem}_weights_tf_dim_ordering_tf_kernels"
-    return (imagenet(_URL, f"{files}.h5", top_hash, f"{files}_notop.h5", notop_hash, input_size=224, top1=top1,
-                     top5=top5),)
-
-
 _COMMON = dict(
     family="densenet",
     task="classification",
@@ -96,8 +89,8 @@ _TEST = dict(input_shape=(32, 32, 3), num_classes=3, blocks=(2, 2, 2, 2), growth
 
 @register(
     "densenet121", **_COMMON, keras_app="DenseNet121", params=8_062_504, test_config=_TEST,
-    pretrained=_imagenet("densenet121", '9d60b8095a5708f2dcce2bca79d332c7', '30ee3e1110167f948a6b9946edeeb738',
-                         top1=0.75, top5=0.923),
+    pretrained=keras_h5_tags(_URL, "densenet121", '9d60b8095a5708f2dcce2bca79d332c7', '30ee3e1110167f948a6b9946edeeb738',
+                             top1=0.75, top5=0.923),
 )
 def densenet121():
     """DenseNet-121: dense blocks (6, 12, 24, 16), growth 32; keras.applications.DenseNet121's architecture."""
@@ -106,8 +99,8 @@ def densenet121():
 
 @register(
     "densenet169", **_COMMON, keras_app="DenseNet169", params=14_307_880, test_config=_TEST,
-    pretrained=_imagenet("densenet169", 'd699b8f76981ab1b30698df4c175e90b', 'b8c4d4c20dd625c148057b9ff1c1176b',
-                         top1=0.762, top5=0.932),
+    pretrained=keras_h5_tags(_URL, "densenet169", 'd699b8f76981ab1b30698df4c175e90b', 'b8c4d4c20dd625c148057b9ff1c1176b',
+                             top1=0.762, top5=0.932),
 )
 def densenet169():
     """DenseNet-169: dense blocks (6, 12, 32, 32), growth 32; keras.applications.DenseNet169's architecture."""
@@ -116,8 +109,8 @@ def densenet169():
 
 @register(
     "densenet201", **_COMMON, keras_app="DenseNet201", params=20_242_984, test_config=_TEST,
-    pretrained=_imagenet("densenet201", '1ceb130c1ea1b78c3bf6114dbdfd8807', 'c13680b51ded0fb44dff2d8f86ac8bb1',
-                         top1=0.773, top5=0.936),
+    pretrained=keras_h5_tags(_URL, "densenet201", '1ceb130c1ea1b78c3bf6114dbdfd8807', 'c13680b51ded0fb44dff2d8f86ac8bb1',
+                             top1=0.773, top5=0.936),
 )
 def densenet201():
     """DenseNet-201: dense blocks (6, 12, 48, 32), growth 32; keras.applications.DenseNet201's architecture."""

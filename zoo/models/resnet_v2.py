@@ -80,10 +80,11 @@ def _resnet_v2(
 _URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 
 
-def _imagenet(stem, top_hash, notop_hash, top1, top5):
-    """The ``imagenet`` tag of keras.applications' ``<stem>_weights_tf_dim_ordering_tf_kernels[_notop].h5`` pair."""
+def keras_h5_tags(base_url, stem, top_hash, notop_hash, top1, top5):
+    """``pretrained=``: the ``imagenet`` tag of keras.applications' ``<stem>_weights_tf_dim_ordering_tf_kernels``
+    ``.h5`` / ``_notop.h5`` pair under ``base_url`` (224x224), as ResNet v2 and DenseNet publish them."""
     files = f"{stem}_weights_tf_dim_ordering_tf_kernels"
-    return (imagenet(_URL, f"{files}.h5", top_hash, f"{files}_notop.h5", notop_hash, input_size=224, top1=top1,
+    return (imagenet(base_url, f"{files}.h5", top_hash, f"{files}_notop.h5", notop_hash, input_size=224, top1=top1,
                      top5=top5),)
 
 
@@ -102,8 +103,8 @@ _TEST_SHALLOW = dict(_TEST, depths=(2, 2, 2, 2))
 
 @register(
     "resnet50_v2", **_COMMON, keras_app="ResNet50V2", params=25_613_800, test_config=_TEST,
-    pretrained=_imagenet("resnet50v2", '3ef43a0b657b3be2300d5770ece849e0', 'fac2f116257151a9d068a22e544a4917',
-                         top1=0.76, top5=0.93),
+    pretrained=keras_h5_tags(_URL, "resnet50v2", '3ef43a0b657b3be2300d5770ece849e0', 'fac2f116257151a9d068a22e544a4917',
+                             top1=0.76, top5=0.93),
 )
 def resnet50_v2():
     """ResNet-50 v2: pre-activation bottlenecks (3, 4, 6, 3); keras.applications.ResNet50V2's architecture."""
@@ -112,8 +113,8 @@ def resnet50_v2():
 
 @register(
     "resnet101_v2", **_COMMON, keras_app="ResNet101V2", params=44_675_560, test_config=_TEST_SHALLOW,
-    pretrained=_imagenet("resnet101v2", '6343647c601c52e1368623803854d971', 'c0ed64b8031c3730f411d2eb4eea35b5',
-                         top1=0.772, top5=0.938),
+    pretrained=keras_h5_tags(_URL, "resnet101v2", '6343647c601c52e1368623803854d971', 'c0ed64b8031c3730f411d2eb4eea35b5',
+                             top1=0.772, top5=0.938),
 )
 def resnet101_v2():
     """ResNet-101 v2: pre-activation bottlenecks (3, 4, 23, 3); keras.applications.ResNet101V2's architecture."""
@@ -122,8 +123,8 @@ def resnet101_v2():
 
 @register(
     "resnet152_v2", **_COMMON, keras_app="ResNet152V2", params=60_380_648, test_config=_TEST_SHALLOW,
-    pretrained=_imagenet("resnet152v2", 'a49b44d1979771252814e80f8ec446f9', 'ed17cf2e0169df9d443503ef94b23b33',
-                         top1=0.78, top5=0.942),
+    pretrained=keras_h5_tags(_URL, "resnet152v2", 'a49b44d1979771252814e80f8ec446f9', 'ed17cf2e0169df9d443503ef94b23b33',
+                             top1=0.78, top5=0.942),
 )
 def resnet152_v2():
     """ResNet-152 v2: pre-activation bottlenecks (3, 8, 36, 3); keras.applications.ResNet152V2's architecture."""
