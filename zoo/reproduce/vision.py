@@ -40,9 +40,9 @@ def keras_applications_weight_transfer(out_dir):
     for name, side in _parity_models():
         shape = (side, side, 3)
         source = keras_app_model(name, input_shape=shape, classes=10, classifier_activation=None)
-        for w in source.weights:  # random, non-degenerate weights (positive variances)
+        for w in source.weights:  # random, non-degenerate weights (positive variances, batch norm's and inputs')
             value = rng.normal(0, 0.05, w.shape)
-            w.assign((0.5 + np.abs(value) if "moving_variance" in w.path else value).astype("float32"))
+            w.assign((0.5 + np.abs(value) if "variance" in w.path else value).astype("float32"))
         model = from_keras_applications(zoo.get(name, input_shape=shape, num_classes=10, classifier_activation=None),
                                         source)
         x = rng.uniform(-1, 1, size=(4, *shape)).astype("float32")

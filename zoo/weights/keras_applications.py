@@ -16,8 +16,9 @@ Which zoo model has which keras.applications twin is declared once, in its
 family file (``@register(..., keras_app="ResNet50")``, ``zoo.info(name)["keras_app"]``);
 :data:`KERAS_APPLICATIONS` is that declaration read back from the registry, and
 :func:`keras_app_model` builds the twin. zoo models never include preprocessing
-(``zoo.preprocessing(name)`` does it), so twins that can build it in
-(``include_preprocessing``, MobileNetV3's) are built without it.
+(``zoo.preprocessing(name)`` does it) unless their builder takes
+``include_preprocessing`` as keras.applications does (ConvNeXt, EfficientNetV2): a
+twin that can build preprocessing in is built as the zoo model is, by default without it.
 """
 
 from __future__ import annotations
@@ -68,9 +69,12 @@ def keras_app_model(name: str, **kwargs):
     """The keras.applications twin of registered model ``name``, ``weights=None`` unless given.
 
     ``kwargs`` go to its constructor (``input_shape``, ``classes``, ``include_top``,
-    ``alpha``...); a twin that can build preprocessing in is built without it.
+    ``alpha``...); a twin that can build preprocessing in does so when the zoo
+    model's default does (its ``include_preprocessing``), else not.
     """
     import keras
+
+    from zoo import registry
 
     table = KERAS_APPLICATIONS._table()
     if name not in table:
@@ -78,7 +82,7 @@ def keras_app_model(name: str, **kwargs):
     constructor = getattr(keras.applications, table[name])
     kwargs.setdefault("weights", None)
     if "include_preprocessing" in inspect.signature(constructor).parameters:
-        kwargs.setdefault("include_preprocessing", False)  # the zoo model takes inputs already in its range
+        kwargs.setdefault("include_preprocessing", registry.info(name)["defaults"].get("include_preprocessing", False))
     return constructor(**kwargs)
 
 
@@ -108,6 +112,9 @@ def _build_from_file(model, path, app_kwargs):
     kwargs = dict(include_top=include_top, input_shape=tuple(model.input_shape[1:]))
     if include_top:
         kwargs["classes"] = model.get_layer(HEAD).units
+    built_with = getattr(model, "_zoo_build", (None, {}))[1]  # zoo.get's overrides (registry.remember_build)
+    if "include_preprocessing" in built_with:
+        kwargs["include_preprocessing"] = built_with["include_preprocessing"]
     app = keras_app_model(arch, **{**kwargs, **app_kwargs})
     try:
         app.load_weights(path)
