@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from test_family_convnext import shapes_only
+from test_family_resnet_v2 import assert_tf_keras_twin
 
 import zoo
 from zoo.models._mbconv import BLOCK_PATTERN
@@ -138,18 +139,6 @@ def assert_features(name, widths, rng, side=64, app_kwargs=None, zoo_kwargs=None
 def assert_bad_argument(name, arg, value, expected):
     with pytest.raises(ValueError, match=rf"{name}: invalid {arg}={re.escape(repr(value))}; expected {expected}"):
         zoo.get(name, **{arg: value})
-
-
-def assert_tf_keras_twin(name, rng, **config):
-    """The builder with keras=tf_keras (TF-MOT's twin) makes the same weighted layers and outputs."""
-    tf_keras = pytest.importorskip("tf_keras")
-    config = dict(config, input_shape=SMALL, num_classes=3, name=name)
-    builder = zoo.registry._lookup(name).builder
-    ours, twin = builder(**config), builder(**config, keras=tf_keras)
-    assert [la.name for la in twin.layers if la.weights] == [la.name for la in ours.layers if la.weights]
-    twin.set_weights(ours.get_weights())
-    x = rng.uniform(0, 255, size=(2, *SMALL)).astype("float32")
-    np.testing.assert_allclose(twin(x, training=False).numpy(), predict(ours, x), atol=1e-4, rtol=1e-4)
 
 
 # --------------------------------------------------------------------------- EfficientNet B0-B7

@@ -12,11 +12,28 @@ import math
 
 from zoo.core.checks import check_number
 from zoo.models._vision import conv_bn
+from zoo.weights.pretrained import imagenet
 
-__all__ = ["BLOCK_PATTERN", "CONV_INIT", "check_scaling", "round_repeats", "unit", "mbconv", "fused_mbconv", "stack", "top"]
+__all__ = ["BLOCK_PATTERN", "REGISTRY_DATA", "TEST", "imagenet_tags", "CONV_INIT", "check_scaling", "round_repeats", "unit",
+           "mbconv", "fused_mbconv", "stack", "top"]
 
 #: ``block1a``, ``block6d``: keras.applications' EfficientNet block names (group 1).
 BLOCK_PATTERN = r"^(block\d+[a-z])_"
+
+#: Registry data of both families: pixels in [0, 255] go in (the network rescales and normalises them, as
+#: keras.applications' does); keras accepts 32x32 and more, with any number of channels without weights.
+REGISTRY_DATA = dict(task="classification", min_input_shape=(32, 32, 1), input_range="[0, 255]",
+                     block_pattern=BLOCK_PATTERN)
+
+#: The registry tests' input: 32 px, 3 classes.
+TEST = dict(input_shape=(32, 32, 3), num_classes=3)
+
+
+def imagenet_tags(base_url, files, top_hash, notop_hash, input_size, top1, top5):
+    """``pretrained=``: the imagenet tag of keras.applications' ``<files>.h5`` / ``<files>_notop.h5`` pair."""
+    return (imagenet(base_url, f"{files}.h5", top_hash, f"{files}_notop.h5", notop_hash, input_size=input_size,
+                     top1=top1, top5=top5),)
+
 
 #: keras.applications' convolution initializer for EfficientNets (a config, so every layer gets its own).
 CONV_INIT = {"class_name": "VarianceScaling",

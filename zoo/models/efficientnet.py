@@ -24,11 +24,10 @@ import math
 
 from zoo.core.checks import check_bool
 from zoo.models._lazy import keras
-from zoo.models._mbconv import BLOCK_PATTERN, check_scaling, round_repeats, stack, top, unit
+from zoo.models._mbconv import REGISTRY_DATA, TEST, check_scaling, imagenet_tags, round_repeats, stack, top, unit
 from zoo.models._vision import finish_from, image_input
 from zoo.models.mobilenet import _correct_pad
 from zoo.registry import register
-from zoo.weights.pretrained import imagenet
 
 # (repeats, filters_in, filters_out, expand_ratio, kernel, strides, se_ratio, fused) of the seven B0 stages
 _PLAN = (
@@ -96,29 +95,17 @@ def _efficientnet(
 _URL = "https://storage.googleapis.com/keras-applications/"
 _COMMON = dict(
     family="efficientnet",
-    task="classification",
     builder=_efficientnet,
     paper="Tan & Le 2019, EfficientNet: rethinking model scaling for convolutional neural networks",
-    min_input_shape=(32, 32, 1),
-    input_range="[0, 255]",  # rescaled and normalised inside the network, as keras.applications does
-    block_pattern=BLOCK_PATTERN,
+    **REGISTRY_DATA,
 )
-
-
 # The registry tests: 32 px, 3 classes; beyond B0 half of B0's width and depth (ten blocks).
-_TEST = dict(input_shape=(32, 32, 3), num_classes=3)
-_TEST_SMALL = dict(_TEST, width_coefficient=0.5, depth_coefficient=0.5)
+_TEST_SMALL = dict(TEST, width_coefficient=0.5, depth_coefficient=0.5)
 
 
-def _pretrained(variant, top_hash, notop_hash, input_size, top1, top5):
-    return (imagenet(_URL, f"efficientnet{variant}.h5", top_hash, f"efficientnet{variant}_notop.h5", notop_hash,
-                     input_size=input_size, top1=top1, top5=top5),)
-
-
-@register("efficientnet_b0", **_COMMON, keras_app="EfficientNetB0", params=5_330_571,
-          test_config=_TEST,
-          pretrained=_pretrained("b0", "902e53a9f72be733fc0bcb005b3ebbac", "50bc09e76180e00e4465e1a485ddc09d",
-                                 224, 0.771, 0.933))
+@register("efficientnet_b0", **_COMMON, keras_app="EfficientNetB0", params=5_330_571, test_config=TEST,
+          pretrained=imagenet_tags(_URL, "efficientnetb0", "902e53a9f72be733fc0bcb005b3ebbac",
+                                   "50bc09e76180e00e4465e1a485ddc09d", 224, 0.771, 0.933))
 def efficientnet_b0():
     """EfficientNet-B0 (224 px): the searched baseline; keras.applications.EfficientNetB0's architecture."""
     return dict(width_coefficient=1.0, depth_coefficient=1.0, input_shape=(224, 224, 3), dropout=0.2,
@@ -126,8 +113,8 @@ def efficientnet_b0():
 
 
 @register("efficientnet_b1", **_COMMON, keras_app="EfficientNetB1", params=7_856_239, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b1", "1d254153d4ab51201f1646940f018540", "74c4e6b3e1f6a1eea24c589628592432",
-                                 240, 0.791, 0.944))
+          pretrained=imagenet_tags(_URL, "efficientnetb1", "1d254153d4ab51201f1646940f018540",
+                                   "74c4e6b3e1f6a1eea24c589628592432", 240, 0.791, 0.944))
 def efficientnet_b1():
     """EfficientNet-B1 (240 px, depth x1.1); keras.applications.EfficientNetB1's architecture."""
     return dict(width_coefficient=1.0, depth_coefficient=1.1, input_shape=(240, 240, 3), dropout=0.2,
@@ -135,8 +122,8 @@ def efficientnet_b1():
 
 
 @register("efficientnet_b2", **_COMMON, keras_app="EfficientNetB2", params=9_177_569, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b2", "b15cce36ff4dcbd00b6dd88e7857a6ad", "111f8e2ac8aa800a7a99e3239f7bfb39",
-                                 260, 0.801, 0.949))
+          pretrained=imagenet_tags(_URL, "efficientnetb2", "b15cce36ff4dcbd00b6dd88e7857a6ad",
+                                   "111f8e2ac8aa800a7a99e3239f7bfb39", 260, 0.801, 0.949))
 def efficientnet_b2():
     """EfficientNet-B2 (260 px, width x1.1, depth x1.2); keras.applications.EfficientNetB2's architecture."""
     return dict(width_coefficient=1.1, depth_coefficient=1.2, input_shape=(260, 260, 3), dropout=0.3,
@@ -144,8 +131,8 @@ def efficientnet_b2():
 
 
 @register("efficientnet_b3", **_COMMON, keras_app="EfficientNetB3", params=12_320_535, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b3", "ffd1fdc53d0ce67064dc6a9c7960ede0", "af6d107764bb5b1abb91932881670226",
-                                 300, 0.816, 0.957))
+          pretrained=imagenet_tags(_URL, "efficientnetb3", "ffd1fdc53d0ce67064dc6a9c7960ede0",
+                                   "af6d107764bb5b1abb91932881670226", 300, 0.816, 0.957))
 def efficientnet_b3():
     """EfficientNet-B3 (300 px, width x1.2, depth x1.4); keras.applications.EfficientNetB3's architecture."""
     return dict(width_coefficient=1.2, depth_coefficient=1.4, input_shape=(300, 300, 3), dropout=0.3,
@@ -153,8 +140,8 @@ def efficientnet_b3():
 
 
 @register("efficientnet_b4", **_COMMON, keras_app="EfficientNetB4", params=19_466_823, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b4", "18c95ad55216b8f92d7e70b3a046e2fc", "ebc24e6d6c33eaebbd558eafbeedf1ba",
-                                 380, 0.829, 0.964))
+          pretrained=imagenet_tags(_URL, "efficientnetb4", "18c95ad55216b8f92d7e70b3a046e2fc",
+                                   "ebc24e6d6c33eaebbd558eafbeedf1ba", 380, 0.829, 0.964))
 def efficientnet_b4():
     """EfficientNet-B4 (380 px, width x1.4, depth x1.8); keras.applications.EfficientNetB4's architecture."""
     return dict(width_coefficient=1.4, depth_coefficient=1.8, input_shape=(380, 380, 3), dropout=0.4,
@@ -162,8 +149,8 @@ def efficientnet_b4():
 
 
 @register("efficientnet_b5", **_COMMON, keras_app="EfficientNetB5", params=30_562_527, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b5", "ace28f2a6363774853a83a0b21b9421a", "38879255a25d3c92d5e44e04ae6cec6f",
-                                 456, 0.836, 0.967))
+          pretrained=imagenet_tags(_URL, "efficientnetb5", "ace28f2a6363774853a83a0b21b9421a",
+                                   "38879255a25d3c92d5e44e04ae6cec6f", 456, 0.836, 0.967))
 def efficientnet_b5():
     """EfficientNet-B5 (456 px, width x1.6, depth x2.2); keras.applications.EfficientNetB5's architecture."""
     return dict(width_coefficient=1.6, depth_coefficient=2.2, input_shape=(456, 456, 3), dropout=0.4,
@@ -171,8 +158,8 @@ def efficientnet_b5():
 
 
 @register("efficientnet_b6", **_COMMON, keras_app="EfficientNetB6", params=43_265_143, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b6", "165f6e37dce68623721b423839de8be5", "9ecce42647a20130c1f39a5d4cb75743",
-                                 528, 0.84, 0.968))
+          pretrained=imagenet_tags(_URL, "efficientnetb6", "165f6e37dce68623721b423839de8be5",
+                                   "9ecce42647a20130c1f39a5d4cb75743", 528, 0.84, 0.968))
 def efficientnet_b6():
     """EfficientNet-B6 (528 px, width x1.8, depth x2.6); keras.applications.EfficientNetB6's architecture."""
     return dict(width_coefficient=1.8, depth_coefficient=2.6, input_shape=(528, 528, 3), dropout=0.5,
@@ -180,8 +167,8 @@ def efficientnet_b6():
 
 
 @register("efficientnet_b7", **_COMMON, keras_app="EfficientNetB7", params=66_658_687, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b7", "8c03f828fec3ef71311cd463b6759d99", "cbcfe4450ddf6f3ad90b1b398090fe4a",
-                                 600, 0.843, 0.97))
+          pretrained=imagenet_tags(_URL, "efficientnetb7", "8c03f828fec3ef71311cd463b6759d99",
+                                   "cbcfe4450ddf6f3ad90b1b398090fe4a", 600, 0.843, 0.97))
 def efficientnet_b7():
     """EfficientNet-B7 (600 px, width x2.0, depth x3.1); keras.applications.EfficientNetB7's architecture."""
     return dict(width_coefficient=2.0, depth_coefficient=3.1, input_shape=(600, 600, 3), dropout=0.5,

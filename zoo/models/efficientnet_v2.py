@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from zoo.core.checks import check_bool, check_choice
 from zoo.models._lazy import keras
-from zoo.models._mbconv import BLOCK_PATTERN, check_scaling, stack, top, unit
+from zoo.models._mbconv import REGISTRY_DATA, TEST, check_scaling, imagenet_tags, stack, top, unit
 from zoo.models._vision import finish_from, image_input
 from zoo.registry import register
-from zoo.weights.pretrained import imagenet
 
 # (repeats, filters_in, filters_out, expand_ratio, kernel, strides, se_ratio, fused) per stage, as keras' blocks_args
 _PLANS = {
@@ -111,26 +110,17 @@ def _efficientnet_v2(
 _URL = "https://storage.googleapis.com/tensorflow/keras-applications/efficientnet_v2/"
 _COMMON = dict(
     family="efficientnet_v2",
-    task="classification",
     builder=_efficientnet_v2,
     paper="Tan & Le 2021, EfficientNetV2: smaller models and faster training",
-    min_input_shape=(32, 32, 1),
-    input_range="[0, 255]",  # rescaled (and for B0-B3 normalised) inside the network, as keras.applications does
-    block_pattern=BLOCK_PATTERN,
+    **REGISTRY_DATA,
 )
 # The registry tests: 32 px, 3 classes; beyond B0 half width and a fifth of the depth.
-_TEST = dict(input_shape=(32, 32, 3), num_classes=3)
-_TEST_SMALL = dict(_TEST, width_coefficient=0.5, depth_coefficient=0.2)
+_TEST_SMALL = dict(TEST, width_coefficient=0.5, depth_coefficient=0.2)
 
 
-def _pretrained(variant, top_hash, notop_hash, input_size, top1, top5):
-    return (imagenet(_URL, f"efficientnetv2-{variant}.h5", top_hash, f"efficientnetv2-{variant}_notop.h5", notop_hash,
-                     input_size=input_size, top1=top1, top5=top5),)
-
-
-@register("efficientnet_v2_b0", **_COMMON, keras_app="EfficientNetV2B0", params=7_200_312, test_config=_TEST,
-          pretrained=_pretrained("b0", "21ecbf6da12460d5c40bb2f29ceb2188", "893217f2bb855e2983157299931e43ff",
-                                 224, 0.787, 0.943))
+@register("efficientnet_v2_b0", **_COMMON, keras_app="EfficientNetV2B0", params=7_200_312, test_config=TEST,
+          pretrained=imagenet_tags(_URL, "efficientnetv2-b0", "21ecbf6da12460d5c40bb2f29ceb2188",
+                                   "893217f2bb855e2983157299931e43ff", 224, 0.787, 0.943))
 def efficientnet_v2_b0():
     """EfficientNetV2-B0 (224 px); keras.applications.EfficientNetV2B0's architecture."""
     return dict(blocks="b", width_coefficient=1.0, depth_coefficient=1.0, input_shape=(224, 224, 3),
@@ -138,8 +128,8 @@ def efficientnet_v2_b0():
 
 
 @register("efficientnet_v2_b1", **_COMMON, keras_app="EfficientNetV2B1", params=8_212_124, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b1", "069f0534ff22adf035c89e2d9547a9dc", "0e80663031ca32d657f9caa404b6ec37",
-                                 240, 0.798, 0.95))
+          pretrained=imagenet_tags(_URL, "efficientnetv2-b1", "069f0534ff22adf035c89e2d9547a9dc",
+                                   "0e80663031ca32d657f9caa404b6ec37", 240, 0.798, 0.95))
 def efficientnet_v2_b1():
     """EfficientNetV2-B1 (240 px, depth x1.1); keras.applications.EfficientNetV2B1's architecture."""
     return dict(blocks="b", width_coefficient=1.0, depth_coefficient=1.1, input_shape=(240, 240, 3),
@@ -147,8 +137,8 @@ def efficientnet_v2_b1():
 
 
 @register("efficientnet_v2_b2", **_COMMON, keras_app="EfficientNetV2B2", params=10_178_374, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b2", "424e49f28180edbde1e94797771950a7", "1dfe2e7a5d45b6632553a8961ea609eb",
-                                 260, 0.805, 0.951))
+          pretrained=imagenet_tags(_URL, "efficientnetv2-b2", "424e49f28180edbde1e94797771950a7",
+                                   "1dfe2e7a5d45b6632553a8961ea609eb", 260, 0.805, 0.951))
 def efficientnet_v2_b2():
     """EfficientNetV2-B2 (260 px, width x1.1, depth x1.2); keras.applications.EfficientNetV2B2's architecture."""
     return dict(blocks="b", width_coefficient=1.1, depth_coefficient=1.2, input_shape=(260, 260, 3),
@@ -156,8 +146,8 @@ def efficientnet_v2_b2():
 
 
 @register("efficientnet_v2_b3", **_COMMON, keras_app="EfficientNetV2B3", params=14_467_622, test_config=_TEST_SMALL,
-          pretrained=_pretrained("b3", "1f1fc43bd98a6e4fd8fdfd551e02c7a0", "f6abf7b5849ac99a89b50dd3fd532856",
-                                 300, 0.82, 0.958))
+          pretrained=imagenet_tags(_URL, "efficientnetv2-b3", "1f1fc43bd98a6e4fd8fdfd551e02c7a0",
+                                   "f6abf7b5849ac99a89b50dd3fd532856", 300, 0.82, 0.958))
 def efficientnet_v2_b3():
     """EfficientNetV2-B3 (300 px, width x1.2, depth x1.4); keras.applications.EfficientNetV2B3's architecture."""
     return dict(blocks="b", width_coefficient=1.2, depth_coefficient=1.4, input_shape=(300, 300, 3),
@@ -165,24 +155,24 @@ def efficientnet_v2_b3():
 
 
 @register("efficientnet_v2_s", **_COMMON, keras_app="EfficientNetV2S", params=21_612_360, test_config=_TEST_SMALL,
-          pretrained=_pretrained("s", "e1d88a8495beba45748fedd0cecbe016", "af0682fb74e8c54910f2d4393339c070",
-                                 384, 0.839, 0.967))
+          pretrained=imagenet_tags(_URL, "efficientnetv2-s", "e1d88a8495beba45748fedd0cecbe016",
+                                   "af0682fb74e8c54910f2d4393339c070", 384, 0.839, 0.967))
 def efficientnet_v2_s():
     """EfficientNetV2-S (384 px); keras.applications.EfficientNetV2S's architecture."""
     return dict(blocks="s", input_shape=(384, 384, 3), name="efficientnet_v2_s")
 
 
 @register("efficientnet_v2_m", **_COMMON, keras_app="EfficientNetV2M", params=54_431_388, test_config=_TEST_SMALL,
-          pretrained=_pretrained("m", "a3bf6aa3276309f4fc6a34aa114c95cd", "1b8dc055df72dde80d614482840fe342",
-                                 480, 0.853, 0.974))
+          pretrained=imagenet_tags(_URL, "efficientnetv2-m", "a3bf6aa3276309f4fc6a34aa114c95cd",
+                                   "1b8dc055df72dde80d614482840fe342", 480, 0.853, 0.974))
 def efficientnet_v2_m():
     """EfficientNetV2-M (480 px, seven stages); keras.applications.EfficientNetV2M's architecture."""
     return dict(blocks="m", input_shape=(480, 480, 3), name="efficientnet_v2_m")
 
 
 @register("efficientnet_v2_l", **_COMMON, keras_app="EfficientNetV2L", params=119_027_848, test_config=_TEST_SMALL,
-          pretrained=_pretrained("l", "27e6d408b53c7ebc868fefa357689935", "b0b66b5c863aef5b46e8608fe1711615",
-                                 480, 0.857, 0.975))
+          pretrained=imagenet_tags(_URL, "efficientnetv2-l", "27e6d408b53c7ebc868fefa357689935",
+                                   "b0b66b5c863aef5b46e8608fe1711615", 480, 0.857, 0.975))
 def efficientnet_v2_l():
     """EfficientNetV2-L (480 px, seven stages); keras.applications.EfficientNetV2L's architecture."""
     return dict(blocks="l", input_shape=(480, 480, 3), name="efficientnet_v2_l")
