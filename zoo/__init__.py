@@ -72,6 +72,7 @@ _NAMES = {
     "receptive_field": "zoo.insight.receptive_field",
     "ReceptiveField": "zoo.insight.receptive_field",
     "decode_predictions": "zoo.weights.imagenet",
+    "preprocess": "zoo.data.preprocessing",
 }
 
 __all__ = ["ModelInfo", "UnknownModelError", "get", "info", "list_models", "list_pretrained", "load_weights", "register",

@@ -84,11 +84,10 @@ def _calibration(args, model):
 
 
 def _cmd_export(args):
-    import keras
-
     from zoo.deploy import export, quantize
+    from zoo.models import load_model
 
-    model = keras.saving.load_model(args.model, safe_mode=True)
+    model = load_model(args.model)
     out, mode = args.out, args.quantize
     if out.endswith(".tflite"):
         export.litert(model, out, quantize=mode, representative_data=_calibration(args, model))

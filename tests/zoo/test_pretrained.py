@@ -18,6 +18,7 @@ from keras.src.legacy.saving import legacy_h5_format
 
 import zoo
 from zoo.weights import pretrained as P
+from zoo.weights.keras_applications import keras_app_model
 
 SMALL = (32, 32, 3)
 URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
@@ -45,7 +46,8 @@ def randomize(model, seed=0):
     rng = np.random.default_rng(seed)
     for w in model.weights:
         value = rng.normal(0, 0.05, w.shape)
-        w.assign((0.5 + np.abs(value) if "moving_variance" in w.path else value).astype("float32"))
+        w.assign((0.5 + np.abs(value) if "variance" in w.path else value).astype("float32"))
+    P.finalize_state(model.layers)  # as Keras's loaders do: Normalization layers take their new mean and variance
     return model
 
 
@@ -230,7 +232,7 @@ def test_tags_are_data_in_the_registry(monkeypatch):
 def test_bad_tags_and_weights_are_clear_errors(monkeypatch):
     tag_resnet50(monkeypatch)
     with pytest.raises(zoo.UnknownModelError, match=r"unknown pretrained tag 'resnet50.imagenet21k'; did you mean "
-                                                    r"resnet50.imagenet\?"):
+                                                    r"resnet50.imagenet\b"):
         zoo.get("resnet50.imagenet21k")
     with pytest.raises(ValueError, match=r"resnet18: invalid weights='imagenet': resnet18 has no 'imagenet' weights; "
                                          r"the models that have them: .*resnet50"):
@@ -253,3 +255,71 @@ def test_decode_predictions_names_the_imagenet_classes_offline():
         zoo.decode_predictions(np.zeros((1, 10)))
     with pytest.raises(ValueError, match="decode_predictions: invalid top=0"):
         zoo.decode_predictions(probs, top=0)
+
+
+# --------------------------------------------------------------------------- every architecture
+
+
+def _smallest_tagged_per_architecture():
+    """One model per builder with ImageNet weights (VGG, ResNet, MobileNet v1/v2/v3, EfficientNet ...): its smallest."""
+    best = {}
+    for tagged in zoo.list_pretrained():
+        name = tagged.rpartition(".")[0]
+        meta = zoo.registry._lookup(name)
+        if meta.keras_app and (meta.builder not in best or meta.params < best[meta.builder].params):
+            best[meta.builder] = meta
+    return sorted(meta.name for meta in best.values())
+
+
+def _side(name):
+    return max(32, zoo.info(name)["min_input_shape"][0])
+
+
+@pytest.mark.parametrize("name", _smallest_tagged_per_architecture())
+@pytest.mark.parametrize("include_top", [False, True])
+def test_every_architecture_loads_keras_applications_files_exactly(name, include_top, home, tmp_path):
+    meta = zoo.info(name)
+    tag = zoo.registry._lookup(name).pretrained["imagenet"]
+    side = _side(name)
+    shape = (side, side, 3)
+    source = randomize(keras_app_model(name, include_top=include_top, input_shape=shape))
+    config = dict(meta["defaults"], include_top=include_top, input_shape=shape)
+    wf = tag.file_for(config, include_top)
+    write_h5(source, home / wf.name)
+    with pytest.warns(RuntimeWarning, match="published hash") if wf.hash else warnings.catch_warnings():
+        model = zoo.get(name, weights="imagenet", include_top=include_top, input_shape=shape)
+    x = np.random.default_rng(0).uniform(0, 1, (2, *shape)).astype("float32")
+    expected, got = outputs(source, x), outputs(model, x)
+    assert got.shape == expected.shape
+    assert np.max(np.abs(got - expected)) <= 1e-5 * max(1.0, float(np.max(np.abs(expected))))
+
+
+@pytest.mark.parametrize(
+    "name, config, include_top",
+    [
+        ("mobilenet", dict(alpha=0.25, input_shape=(128, 128, 3)), False),
+        ("mobilenet", dict(alpha=0.5, input_shape=(160, 160, 3)), True),
+        ("mobilenet_v2", dict(alpha=0.35, input_shape=(96, 96, 3)), True),
+        ("mobilenet_v2", dict(alpha=1.4, input_shape=(100, 100, 3)), False),
+        ("mobilenet_v3_small", dict(alpha=0.75, input_shape=(224, 224, 3)), False),
+        ("mobilenet_v3_large", dict(alpha=1.0, minimalistic=True, input_shape=(224, 224, 3)), True),
+    ],
+)
+def test_config_dependent_files_are_the_ones_keras_applications_fetches(name, config, include_top, monkeypatch):
+    """keras.applications chooses MobileNet files by width and input size: the tags choose the same."""
+    import keras.src.applications as applications
+
+    class Fetched(Exception):
+        pass
+
+    def get_file(fname=None, origin=None, *args, file_hash=None, **kwargs):
+        raise Fetched(fname, origin, file_hash)
+
+    module = getattr(applications, {"mobilenet": "mobilenet", "mobilenet_v2": "mobilenet_v2"}.get(name, "mobilenet_v3"))
+    monkeypatch.setattr(module.file_utils, "get_file", get_file)
+    with pytest.raises(Fetched) as fetched, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # keras warns that it falls back to the 224 file
+        keras_app_model(name, weights="imagenet", include_top=include_top, **config)
+    tag = zoo.registry._lookup(name).pretrained["imagenet"]
+    wf = tag.file_for({**zoo.info(name)["defaults"], **config}, include_top)
+    assert (wf.name, wf.url, wf.hash) == fetched.value.args

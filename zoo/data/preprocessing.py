@@ -8,11 +8,14 @@ Each image model registers its expected input range as ``zoo.info(name)["input_r
 ``caffe``    RGB to BGR, then the ImageNet channel means subtracted, no scaling
              (keras.applications' "caffe" mode: VGG16/19, ResNet50/101/152)
 ``torch``    ``x / 255``, then ImageNet mean/std normalisation (torchvision's convention)
+``[0, 255]`` nothing: the model rescales and normalises inside (EfficientNet, ConvNeXt)
 =========  ======================================================================
 
 ``zoo.preprocessing("resnet50")`` (a registered model) or ``zoo.preprocessing("caffe")``
 (a range) returns an :class:`ImagePreprocessing` layer: put it in front of the
 model, or map it over a ``tf.data`` pipeline. It saves and loads with ``.keras`` files.
+``zoo.preprocess("resnet50", images)`` (or a model built by ``zoo.get``) applies it
+to a batch at once: the weights' input mode, without looking it up.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ import types
 
 from zoo.core.checks import fail
 
-__all__ = ["MODES", "layer_class", "preprocessing"]  # and ImagePreprocessing, made on first use
+__all__ = ["MODES", "layer_class", "preprocessing", "preprocess"]  # and ImagePreprocessing, made on first use
 
-MODES = ("[0, 1]", "[-1, 1]", "caffe", "torch")
+MODES = ("[0, 1]", "[-1, 1]", "caffe", "torch", "[0, 255]")
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _TORCH_MEAN = (0.485, 0.456, 0.406)
@@ -56,6 +59,8 @@ def _make_layer_class():
         def call(self, x):
             ops = keras.ops
             x = ops.cast(x, self.compute_dtype)
+            if self.mode == "[0, 255]":
+                return x
             if self.mode == "[0, 1]":
                 return x / 255.0
             if self.mode == "[-1, 1]":
@@ -102,6 +107,33 @@ def preprocessing(name: str, **layer_kwargs):
             f"expected a model whose input_range is one of {MODES}, or one of those ranges"
         )
     return layer_class()(mode, name=f"{name}_preprocessing", **layer_kwargs)
+
+
+def preprocess(name_or_model, images):
+    """``images`` (uint8 or floats in [0, 255], channels last) mapped to what a model expects.
+
+    ``name_or_model`` is a registered name (``"resnet50"``, ``"resnet50.imagenet"``), a
+    model built by ``zoo.get`` (its name is remembered), or an input range from
+    :data:`MODES`. Returns a NumPy array: caffe, tf or torch scaling, or the images as
+    floats where the model rescales inside (EfficientNet, ConvNeXt).
+    """
+    import numpy as np
+
+    if not isinstance(name_or_model, str):
+        built = getattr(name_or_model, "_zoo_build", None)
+        if built is None:
+            fail("name_or_model", name_or_model, "a registered model name, an input range or a model built by zoo.get",
+                 owner="preprocess")
+        name_or_model = built[0]
+    elif name_or_model not in MODES:
+        from zoo import registry
+
+        name_or_model = registry._split_tag(name_or_model)[0]
+    images = np.asarray(images)
+    if images.ndim < 3:
+        fail("images", f"<array of shape {images.shape}>", "images with channels last, (h, w, c) or (batch, h, w, c)",
+             owner="preprocess")
+    return np.asarray(preprocessing(name_or_model)(images))
 
 
 class _CallableModule(types.ModuleType):

@@ -215,10 +215,10 @@ class KerasRunner(_Runner):
     """A ``.keras`` file loaded with ``safe_mode=True``, with the runners' interface."""
 
     def __init__(self, path):
-        import keras
+        from zoo.models import load_model
 
         self.path = _check_file("KerasRunner", path, ".keras file")
-        self.model = keras.saving.load_model(self.path, safe_mode=True)
+        self.model = load_model(self.path)
 
     def predict_batch(self, x):
         return _call(self.model, x)

@@ -1,5 +1,6 @@
 """Layers Keras lacks. Each is serializable (registered for ``.keras`` loading)."""
 
+from zoo.layers.convnext import LayerScale, layer_scale_class  # noqa: E402,F401
 from zoo.layers.pooling import (  # noqa: E402,F401
     GlobalLpPooling1D,
     GlobalLpPooling2D,

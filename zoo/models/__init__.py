@@ -18,4 +18,13 @@ for _module in pkgutil.iter_modules(__path__):
 if "keras" in sys.modules:
     define_keras_classes()
 
-__all__ = ["define_keras_classes"]
+
+def load_model(path):
+    """A ``.keras`` file loaded with ``safe_mode=True``, every zoo class defined first (in any process)."""
+    import keras
+
+    define_keras_classes()
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+__all__ = ["define_keras_classes", "load_model"]

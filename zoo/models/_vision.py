@@ -18,6 +18,8 @@ model's blocks in order; ``zoo.weights.block_layers`` returns the layers of one 
 
 from __future__ import annotations
 
+import collections
+
 from zoo.core.naming import BLOCK_RE, HEAD, block_layers, block_names  # noqa: F401  (the naming convention)
 from zoo.models._lazy import on_keras
 
@@ -86,14 +88,17 @@ def finish(keras, inputs, x, *, name, taps, features, include_top, pooling, num_
            dropout, top=None):
     """Close a backbone: a classifier, a pooled feature vector, a feature map, or a feature dict.
 
-    ``taps`` maps a stride to the last tensor at that stride (``features=True``
-    returns them keyed ``"stride_<s>"``). ``top(x)`` replaces the default top
-    (global average pooling) before the ``predictions`` layer, as VGG's dense layers do.
+    ``taps`` maps a stride to the last tensor at that stride. ``features=True``
+    returns them keyed ``"stride_<s>"`` in stride order (an ordered dict, as timm's
+    ``features_only`` lists them). Every model gets ``model.feature_info``: per tap,
+    its key, ``reduction`` (the stride), ``channels`` and ``layer`` (the layer that
+    makes it). ``top(x)`` replaces the default top (global average pooling) before
+    the ``predictions`` layer, as VGG's dense layers do.
     """
     layers = keras.layers
+    ordered = collections.OrderedDict((f"stride_{s}", t) for s, t in sorted(taps.items()))
     if features:
-        outputs = {f"stride_{s}": t for s, t in sorted(taps.items())}
-        return keras.Model(inputs, outputs, name=f"{name}_features")
+        return _with_feature_info(keras, keras.Model(inputs, ordered, name=f"{name}_features"), ordered)
     if include_top:
         x = top(x) if top is not None else _global_pool(layers, x, "Average", "avg_pool")
         if dropout:
@@ -103,4 +108,16 @@ def finish(keras, inputs, x, *, name, taps, features, include_top, pooling, num_
         x = _global_pool(layers, x, "Average", "avg_pool")
     elif pooling == "max":
         x = _global_pool(layers, x, "Max", "max_pool")
-    return keras.Model(inputs, x, name=name)
+    return _with_feature_info(keras, keras.Model(inputs, x, name=name), ordered)
+
+
+def _with_feature_info(keras, model, ordered):
+    """Attach ``feature_info`` (timm's: channels, reduction, layer per feature map) to ``model``."""
+    info = []
+    for key, tensor in ordered.items():
+        history = getattr(tensor, "_keras_history", None)
+        made_by = history[0] if history else None
+        layer = made_by.name if isinstance(made_by, keras.layers.Layer) else None  # None: an op such as x + y
+        info.append({"key": key, "reduction": int(key.split("_")[1]), "channels": int(tensor.shape[-1]), "layer": layer})
+    object.__setattr__(model, "feature_info", info)  # plain data: not tracked (nor saved) by Keras
+    return model

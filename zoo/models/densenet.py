@@ -17,8 +17,8 @@ from __future__ import annotations
 from zoo.core.checks import check_int, fail, is_int
 from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input
-from zoo.models.resnet_v2 import keras_h5_tags
 from zoo.registry import register
+from zoo.weights.pretrained import keras_h5_tags
 
 
 def _densenet(

@@ -17,6 +17,7 @@ from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input
 from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
+from zoo.weights.pretrained import keras_h5_tags
 
 
 def _conv_bn(layers, x, filters, kernel, prefix, strides=1, padding="same", scale=True):
@@ -217,6 +218,10 @@ def googlenet():
     input_range="[-1, 1]",
     keras_app="InceptionV3",
     test_config=dict(input_shape=(75, 75, 3), num_classes=3),
+    pretrained=keras_h5_tags(
+        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/", "inception_v3",
+        "9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63", top1=0.779, top5=0.937, input_size=299,
+    ),
 )
 def inception_v3():
     """Inception v3: factorised 1xn/nx1 convolutions; keras.applications.InceptionV3's architecture."""

@@ -17,6 +17,7 @@ from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input, relu
 from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
+from zoo.weights.pretrained import Pretrained, WeightsFile
 
 
 def _make_divisible(v, divisor=8):
@@ -239,8 +240,74 @@ _COMMON = dict(
 )
 
 
+# --------------------------------------------------------------------------- ImageNet weights
+# keras.applications publishes one file per width (alpha) and, for v1/v2, per input size: the
+# file is chosen from the model's configuration, as keras.applications chooses it.
+
+_MOBILENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+_V1_ALPHAS = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}
+_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+_V3_HASHES = {  # model name -> (top md5, notop md5), keras.applications.mobilenet_v3.WEIGHTS_HASHES
+    "large_224_0.75_float": ("765b44a33ad4005b3ac83185abf1d0eb", "40af19a13ebea4e2ee0c676887f69a2e"),
+    "large_224_1.0_float": ("59e551e166be033d707958cf9e29a6a7", "07fb09a5933dd0c8eaafa16978110389"),
+    "large_minimalistic_224_1.0_float": ("675e7b876c45c57e9e63e6d90a36599c", "ec5221f64a2f6d1ef965a614bdae7973"),
+    "small_224_0.75_float": ("cb65d4e5be93758266aa0a7f2c6708b7", "ebdb5cc8e0b497cd13a7c275d475c819"),
+    "small_224_1.0_float": ("8768d4c2e7dee89b9d02b2d03d65d862", "d3e8ec802a04aa4fc771ee12a9a9b836"),
+    "small_minimalistic_224_1.0_float": ("99cd97fb2fcdad2bf028eb838de69e37", "cde8136e733e811080d9fcd8a252f7e4"),
+}
+
+
+def _rows(config, include_top, sizes, owner):
+    """The input size whose file applies: the model's own, else (without the top) 224, as keras does."""
+    shape = tuple(config["input_shape"])
+    if shape[0] == shape[1] and shape[0] in sizes:
+        return shape[0]
+    if include_top:
+        fail("input_shape", shape, f"a square size in {sizes} with include_top=True and the imagenet weights "
+             "(or include_top=False for any size)", owner=owner)
+    return 224
+
+
+def _alpha(config, alphas, owner):
+    alpha = float(config["alpha"])
+    if alpha not in alphas:
+        fail("alpha", config["alpha"], f"one of {tuple(alphas)} with the imagenet weights", owner=owner)
+    return alpha
+
+
+def _v1_file(config, include_top):
+    alpha, rows = _alpha(config, _V1_ALPHAS, "mobilenet"), _rows(config, include_top, (128, 160, 192, 224), "mobilenet")
+    name = f"mobilenet_{_V1_ALPHAS[alpha]}_{rows}_tf{'' if include_top else '_no_top'}.h5"
+    return WeightsFile(name, f"{_MOBILENET_URL}mobilenet/{name}")
+
+
+def _v2_file(config, include_top):
+    alpha = _alpha(config, _V2_ALPHAS, "mobilenet_v2")
+    rows = _rows(config, include_top, (96, 128, 160, 192, 224), "mobilenet_v2")
+    name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{rows}{'' if include_top else '_no_top'}.h5"
+    return WeightsFile(name, f"{_MOBILENET_URL}mobilenet_v2/{name}")
+
+
+def _v3_file(config, include_top):
+    alpha = float(config["alpha"])
+    model = f"{config['size']}{'_minimalistic' if config['minimalistic'] else ''}_224_{alpha}_float"
+    if model not in _V3_HASHES:
+        fail("alpha", config["alpha"], "0.75 or 1.0 (1.0 only when minimalistic=True) with the imagenet weights",
+             owner=f"mobilenet_v3_{config['size']}")
+    name = f"weights_mobilenet_v3_{model}{'' if include_top else '_no_top_v2'}.h5"
+    return WeightsFile(name, f"{_MOBILENET_URL}mobilenet_v3/{name}", _V3_HASHES[model][0 if include_top else 1])
+
+
+def _imagenet(files, top1, top5=None, size=None):
+    """The ``imagenet`` tag; its ``top``/``notop`` files are those of the default configuration (alpha 1.0, 224)."""
+    default = dict(alpha=1.0, input_shape=(224, 224, 3), size=size, minimalistic=False)
+    return (Pretrained("imagenet", files(default, True), files(default, False), input_size=224, top1=top1, top5=top5,
+                       files=files),)
+
+
 @register(builder=_mobilenet, paper="Howard et al. 2017, MobileNets: efficient convolutional neural networks "
-          "for mobile vision applications", params=4_253_864, keras_app="MobileNet", **_COMMON)
+          "for mobile vision applications", params=4_253_864, keras_app="MobileNet",
+          pretrained=_imagenet(_v1_file, 0.704, 0.895), **_COMMON)
 def mobilenet():
     """MobileNet v1 (alpha=1.0): depthwise-separable convolutions; keras.applications.MobileNet's architecture."""
     return dict(name="mobilenet")
@@ -249,21 +316,22 @@ def mobilenet():
 @register(builder=_mobilenet_v2, paper="Sandler et al. 2018, MobileNetV2: inverted residuals and linear "
           "bottlenecks", params=3_538_984,
           recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9, model_kwargs=dict(alpha=0.35)),
-          reference=dict(data="digits", metric="accuracy", value=0.85), keras_app="MobileNetV2", **_COMMON)
+          reference=dict(data="digits", metric="accuracy", value=0.85), keras_app="MobileNetV2",
+          pretrained=_imagenet(_v2_file, 0.713, 0.901), **_COMMON)
 def mobilenet_v2():
     """MobileNetV2 (alpha=1.0): inverted residuals, linear bottlenecks; keras.applications.MobileNetV2's architecture."""
     return dict(name="mobilenet_v2")
 
 
 @register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=2_554_968,
-          keras_app="MobileNetV3Small", **_COMMON)
+          keras_app="MobileNetV3Small", pretrained=_imagenet(_v3_file, 0.681, size="small"), **_COMMON)
 def mobilenet_v3_small():
     """MobileNetV3-Small: squeeze-excite, hard-swish; keras.applications.MobileNetV3Small's architecture."""
     return dict(size="small", name="mobilenet_v3_small")
 
 
 @register(builder=_mobilenet_v3, paper="Howard et al. 2019, Searching for MobileNetV3", params=5_507_432,
-          keras_app="MobileNetV3Large", **_COMMON)
+          keras_app="MobileNetV3Large", pretrained=_imagenet(_v3_file, 0.756, size="large"), **_COMMON)
 def mobilenet_v3_large():
     """MobileNetV3-Large: squeeze-excite, hard-swish; keras.applications.MobileNetV3Large's architecture."""
     return dict(size="large", name="mobilenet_v3_large")

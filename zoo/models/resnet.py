@@ -14,6 +14,7 @@ from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input
 from zoo.models.cnn import DIGITS32_RECIPE
 from zoo.registry import register
+from zoo.weights.pretrained import keras_h5_tags
 
 _BLOCKS = ("basic", "bottleneck")
 
@@ -104,19 +105,28 @@ def resnet34():
     return dict(block="basic", depths=(3, 4, 6, 3), conv_bias=False, name="resnet34")
 
 
-@register("resnet50", **_COMMON, keras_app="ResNet50", params=25_636_712, test_config=_TEST)
+_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+
+
+@register("resnet50", **_COMMON, keras_app="ResNet50", params=25_636_712, test_config=_TEST,
+          pretrained=keras_h5_tags(_URL, "resnet50", "2cb95161c43110f7111970584f804107",
+                                   "4d473c1dd8becc155b73f8504c6f6626", top1=0.749, top5=0.921))
 def resnet50():
     """ResNet-50: bottleneck blocks (3, 4, 6, 3); keras.applications.ResNet50's architecture."""
     return dict(block="bottleneck", depths=(3, 4, 6, 3), name="resnet50")
 
 
-@register("resnet101", **_COMMON, keras_app="ResNet101", params=44_707_176, test_config=_TEST_SHALLOW)
+@register("resnet101", **_COMMON, keras_app="ResNet101", params=44_707_176, test_config=_TEST_SHALLOW,
+          pretrained=keras_h5_tags(_URL, "resnet101", "f1aeb4b969a6efcfb50fad2f0c20cfc5",
+                                   "88cf7a10940856eca736dc7b7e228a21", top1=0.764, top5=0.928))
 def resnet101():
     """ResNet-101: bottleneck blocks (3, 4, 23, 3); keras.applications.ResNet101's architecture."""
     return dict(block="bottleneck", depths=(3, 4, 23, 3), name="resnet101")
 
 
-@register("resnet152", **_COMMON, keras_app="ResNet152", params=60_419_944, test_config=_TEST_SHALLOW)
+@register("resnet152", **_COMMON, keras_app="ResNet152", params=60_419_944, test_config=_TEST_SHALLOW,
+          pretrained=keras_h5_tags(_URL, "resnet152", "100835be76be38e30d865e96f2aaae62",
+                                   "ee4c566cf9a93f14d82f913c2dc6dd0c", top1=0.766, top5=0.931))
 def resnet152():
     """ResNet-152: bottleneck blocks (3, 8, 36, 3); keras.applications.ResNet152's architecture."""
     return dict(block="bottleneck", depths=(3, 8, 36, 3), name="resnet152")

@@ -18,7 +18,7 @@ from zoo.core.checks import fail, is_int
 from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input
 from zoo.registry import register
-from zoo.weights.pretrained import imagenet
+from zoo.weights.pretrained import keras_h5_tags
 
 _WIDTHS = (64, 128, 256, 512)
 
@@ -78,14 +78,6 @@ def _resnet_v2(
 
 
 _URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-
-
-def keras_h5_tags(base_url, stem, top_hash, notop_hash, top1, top5):
-    """``pretrained=``: the ``imagenet`` tag of keras.applications' ``<stem>_weights_tf_dim_ordering_tf_kernels``
-    ``.h5`` / ``_notop.h5`` pair under ``base_url`` (224x224), as ResNet v2 and DenseNet publish them."""
-    files = f"{stem}_weights_tf_dim_ordering_tf_kernels"
-    return (imagenet(base_url, f"{files}.h5", top_hash, f"{files}_notop.h5", notop_hash, input_size=224, top1=top1,
-                     top5=top5),)
 
 
 _COMMON = dict(

@@ -12,6 +12,7 @@ from zoo.core.checks import fail
 from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input, relu
 from zoo.registry import register
+from zoo.weights.pretrained import keras_h5_tags
 
 _WIDTHS = (64, 128, 256, 512, 512)
 
@@ -65,6 +66,14 @@ def _vgg(
 _DEPTHS = {"vgg11": (1, 1, 2, 2, 2), "vgg13": (2, 2, 2, 2, 2), "vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 #: The models keras.applications has too (layer for layer): zoo name -> keras.applications constructor.
 _KERAS_APPS = {"vgg16": "VGG16", "vgg19": "VGG19"}
+#: keras.applications' ImageNet weights (files, md5 hashes, documented top-1/top-5).
+_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+_IMAGENET = {
+    "vgg16": keras_h5_tags(_URL + "vgg16/", "vgg16", "64373286793e3c8b2b4e3219cbf3544b",
+                           "6d6bbae143d832006294945121d1f1fc", top1=0.713, top5=0.901),
+    "vgg19": keras_h5_tags(_URL + "vgg19/", "vgg19", "cbe5617147190e668d6c5d5026f83318",
+                           "253f8cb515780f3b799900260a226db6", top1=0.713, top5=0.900),
+}
 _PARAMS = {
     "vgg11": 132_863_336, "vgg13": 133_047_848, "vgg16": 138_357_544, "vgg19": 143_667_240,
     "vgg11_bn": 132_871_592, "vgg13_bn": 133_056_680, "vgg16_bn": 138_370_216, "vgg19_bn": 143_683_752,
@@ -90,6 +99,7 @@ def _register_vgg(name, depths, batch_norm):
         min_input_shape=(32, 32, 1),
         input_range="caffe" if name in _KERAS_APPS else "[0, 1]",
         keras_app=_KERAS_APPS.get(name),
+        pretrained=_IMAGENET.get(name, ()),
         test_config=dict(input_shape=(32, 32, 3), num_classes=3, fc_units=32),
     )(entry)
     return entry

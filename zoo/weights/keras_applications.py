@@ -32,6 +32,7 @@ import numpy as np
 
 from zoo.core.checks import fail
 from zoo.core.naming import HEAD
+from zoo.weights.pretrained import finalize_state
 
 __all__ = ["from_keras_applications", "keras_app_model", "KERAS_APPLICATIONS"]
 
@@ -169,6 +170,7 @@ def from_keras_applications(model, keras_app_model, **app_kwargs):
             updates.append((dv, value))
     for variable, value in updates:
         variable.assign(value)
+    finalize_state(dst)
     skipped = [layer.name for layer in src[len(dst):]]
     if skipped:
         log.info("%s: source layers without a counterpart (top) not copied: %s", model.name, ", ".join(skipped))

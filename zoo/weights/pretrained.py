@@ -40,8 +40,8 @@ from zoo.core.naming import HEAD
 
 log = logging.getLogger("zoo")
 
-__all__ = ["WeightsFile", "Pretrained", "imagenet", "keras_cache_dir", "search_dirs", "find_or_fetch",
-           "read_h5_weights", "load_pretrained", "DOWNLOAD_TIMEOUT"]
+__all__ = ["WeightsFile", "Pretrained", "imagenet", "keras_h5_tags", "keras_cache_dir", "search_dirs", "find_or_fetch",
+           "read_h5_weights", "load_pretrained", "finalize_state", "DOWNLOAD_TIMEOUT"]
 
 #: Seconds a stalled download may wait for the network before it fails.
 DOWNLOAD_TIMEOUT = 30.0
@@ -104,6 +104,14 @@ def imagenet(base_url, top_file, top_hash, notop_file, notop_hash, input_size=22
         top5=top5,
         files=files,
     )
+
+
+def keras_h5_tags(base_url, stem, top_hash, notop_hash, top1=None, top5=None, input_size=224) -> tuple:
+    """``pretrained=`` for keras.applications' ``<stem>_weights_tf_dim_ordering_tf_kernels.h5`` / ``_notop.h5``
+    pair under ``base_url`` (the naming of VGG, ResNet, ResNetV2, InceptionV3, Xception, DenseNet ...)."""
+    files = f"{stem}_weights_tf_dim_ordering_tf_kernels"
+    return (imagenet(base_url, f"{files}.h5", top_hash, f"{files}_notop.h5", notop_hash, input_size=input_size,
+                     top1=top1, top5=top5),)
 
 
 # --------------------------------------------------------------------------- finding the file
@@ -275,10 +283,19 @@ def load_pretrained(model, owner: str, tag: Pretrained, config: dict, weights_di
             updates.append((variable, fitted))
     for variable, value in updates:
         variable.assign(value)
+    finalize_state(ours)
     if skip_head:
         log.info("%s: %s weights loaded from %s; head %r kept freshly initialised for %d classes",
                  owner, tag.tag, path, HEAD, config.get("num_classes"))
     return path
+
+
+def finalize_state(layers):
+    """What Keras's own loaders do after assigning: layers holding derived state (Normalization's
+    mean and variance tensors) recompute it from their loaded variables."""
+    for layer in layers:
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
 
 
 def _mismatch(owner, tag, config, include_top, path, name, value, variable) -> str:
