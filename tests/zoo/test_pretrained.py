@@ -323,3 +323,23 @@ def test_config_dependent_files_are_the_ones_keras_applications_fetches(name, co
     tag = zoo.registry._lookup(name).pretrained["imagenet"]
     wf = tag.file_for({**zoo.info(name)["defaults"], **config}, include_top)
     assert (wf.name, wf.url, wf.hash) == fetched.value.args
+
+
+def test_preprocess_applies_the_input_mode_of_the_weights():
+    images = np.array([[[[0, 128, 255]]]], "uint8")  # one 1x1 RGB image
+    np.testing.assert_allclose(zoo.preprocess("resnet50", images).ravel(), [255 - 103.939, 128 - 116.779, 0 - 123.68],
+                               atol=1e-4)  # caffe: BGR, mean subtracted
+    np.testing.assert_allclose(zoo.preprocess("mobilenet_v2.imagenet", images).ravel(), [-1, 128 / 127.5 - 1, 1],
+                               atol=1e-6)  # tf: [-1, 1]
+    np.testing.assert_allclose(zoo.preprocess("densenet121", images).ravel(),
+                               (np.array([0, 128, 255]) / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225], atol=1e-5)
+    np.testing.assert_array_equal(zoo.preprocess("efficientnet_b0", images).ravel(), [0, 128, 255])  # rescales inside
+    model = zoo.get("convnext_tiny", include_top=False, input_shape=(32, 32, 3),
+                    depths=(1, 1, 1, 1), projection_dims=(8, 16, 24, 32))
+    np.testing.assert_array_equal(zoo.preprocess(model, images).ravel(), [0, 128, 255])
+    with pytest.raises(ValueError, match="preprocess: invalid name_or_model="):
+        zoo.preprocess(keras.Sequential([keras.layers.Dense(2)]), images)
+    with pytest.raises(ValueError, match=r"preprocess: invalid images='<array of shape \(3,\)>'"):
+        zoo.preprocess("resnet50", np.zeros(3))
+    with pytest.raises(zoo.UnknownModelError, match="unknown model 'resnet5'"):
+        zoo.preprocess("resnet5", images)
