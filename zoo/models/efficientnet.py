@@ -99,11 +99,12 @@ _COMMON = dict(
     paper="Tan & Le 2019, EfficientNet: rethinking model scaling for convolutional neural networks",
     **REGISTRY_DATA,
 )
-# The registry tests: 32 px, 3 classes; beyond B0 half of B0's width and depth (ten blocks).
-_TEST_SMALL = dict(TEST, width_coefficient=0.5, depth_coefficient=0.5)
+# The registry tests (a first training step costs seconds per block): a quarter of B0's width, eight blocks
+# (tests/zoo/test_family_efficientnet.py checks the full architectures against keras.applications).
+_TEST_SMALL = dict(TEST, width_coefficient=0.25, depth_coefficient=0.3)
 
 
-@register("efficientnet_b0", **_COMMON, keras_app="EfficientNetB0", params=5_330_571, test_config=TEST,
+@register("efficientnet_b0", **_COMMON, keras_app="EfficientNetB0", params=5_330_571, test_config=_TEST_SMALL,
           pretrained=imagenet_tags(_URL, "efficientnetb0", "902e53a9f72be733fc0bcb005b3ebbac",
                                    "50bc09e76180e00e4465e1a485ddc09d", 224, 0.771, 0.933))
 def efficientnet_b0():

@@ -114,11 +114,13 @@ _COMMON = dict(
     paper="Tan & Le 2021, EfficientNetV2: smaller models and faster training",
     **REGISTRY_DATA,
 )
-# The registry tests: 32 px, 3 classes; beyond B0 half width and a fifth of the depth.
-_TEST_SMALL = dict(TEST, width_coefficient=0.5, depth_coefficient=0.2)
+# The registry tests (a first training step costs seconds per block): a quarter of the width, 7-10 blocks
+# (tests/zoo/test_family_efficientnet_v2.py checks the full architectures against keras.applications).
+_TEST_B = dict(TEST, width_coefficient=0.25, depth_coefficient=0.2)
+_TEST_SML = dict(TEST, width_coefficient=0.25, depth_coefficient=0.1)
 
 
-@register("efficientnet_v2_b0", **_COMMON, keras_app="EfficientNetV2B0", params=7_200_312, test_config=TEST,
+@register("efficientnet_v2_b0", **_COMMON, keras_app="EfficientNetV2B0", params=7_200_312, test_config=_TEST_B,
           pretrained=imagenet_tags(_URL, "efficientnetv2-b0", "21ecbf6da12460d5c40bb2f29ceb2188",
                                    "893217f2bb855e2983157299931e43ff", 224, 0.787, 0.943))
 def efficientnet_v2_b0():
@@ -127,7 +129,7 @@ def efficientnet_v2_b0():
                 name="efficientnet_v2_b0")
 
 
-@register("efficientnet_v2_b1", **_COMMON, keras_app="EfficientNetV2B1", params=8_212_124, test_config=_TEST_SMALL,
+@register("efficientnet_v2_b1", **_COMMON, keras_app="EfficientNetV2B1", params=8_212_124, test_config=_TEST_B,
           pretrained=imagenet_tags(_URL, "efficientnetv2-b1", "069f0534ff22adf035c89e2d9547a9dc",
                                    "0e80663031ca32d657f9caa404b6ec37", 240, 0.798, 0.95))
 def efficientnet_v2_b1():
@@ -136,7 +138,7 @@ def efficientnet_v2_b1():
                 name="efficientnet_v2_b1")
 
 
-@register("efficientnet_v2_b2", **_COMMON, keras_app="EfficientNetV2B2", params=10_178_374, test_config=_TEST_SMALL,
+@register("efficientnet_v2_b2", **_COMMON, keras_app="EfficientNetV2B2", params=10_178_374, test_config=_TEST_B,
           pretrained=imagenet_tags(_URL, "efficientnetv2-b2", "424e49f28180edbde1e94797771950a7",
                                    "1dfe2e7a5d45b6632553a8961ea609eb", 260, 0.805, 0.951))
 def efficientnet_v2_b2():
@@ -145,7 +147,7 @@ def efficientnet_v2_b2():
                 name="efficientnet_v2_b2")
 
 
-@register("efficientnet_v2_b3", **_COMMON, keras_app="EfficientNetV2B3", params=14_467_622, test_config=_TEST_SMALL,
+@register("efficientnet_v2_b3", **_COMMON, keras_app="EfficientNetV2B3", params=14_467_622, test_config=_TEST_B,
           pretrained=imagenet_tags(_URL, "efficientnetv2-b3", "1f1fc43bd98a6e4fd8fdfd551e02c7a0",
                                    "f6abf7b5849ac99a89b50dd3fd532856", 300, 0.82, 0.958))
 def efficientnet_v2_b3():
@@ -154,7 +156,7 @@ def efficientnet_v2_b3():
                 name="efficientnet_v2_b3")
 
 
-@register("efficientnet_v2_s", **_COMMON, keras_app="EfficientNetV2S", params=21_612_360, test_config=_TEST_SMALL,
+@register("efficientnet_v2_s", **_COMMON, keras_app="EfficientNetV2S", params=21_612_360, test_config=_TEST_SML,
           pretrained=imagenet_tags(_URL, "efficientnetv2-s", "e1d88a8495beba45748fedd0cecbe016",
                                    "af0682fb74e8c54910f2d4393339c070", 384, 0.839, 0.967))
 def efficientnet_v2_s():
@@ -162,7 +164,7 @@ def efficientnet_v2_s():
     return dict(blocks="s", input_shape=(384, 384, 3), name="efficientnet_v2_s")
 
 
-@register("efficientnet_v2_m", **_COMMON, keras_app="EfficientNetV2M", params=54_431_388, test_config=_TEST_SMALL,
+@register("efficientnet_v2_m", **_COMMON, keras_app="EfficientNetV2M", params=54_431_388, test_config=_TEST_SML,
           pretrained=imagenet_tags(_URL, "efficientnetv2-m", "a3bf6aa3276309f4fc6a34aa114c95cd",
                                    "1b8dc055df72dde80d614482840fe342", 480, 0.853, 0.974))
 def efficientnet_v2_m():
@@ -170,7 +172,7 @@ def efficientnet_v2_m():
     return dict(blocks="m", input_shape=(480, 480, 3), name="efficientnet_v2_m")
 
 
-@register("efficientnet_v2_l", **_COMMON, keras_app="EfficientNetV2L", params=119_027_848, test_config=_TEST_SMALL,
+@register("efficientnet_v2_l", **_COMMON, keras_app="EfficientNetV2L", params=119_027_848, test_config=_TEST_SML,
           pretrained=imagenet_tags(_URL, "efficientnetv2-l", "27e6d408b53c7ebc868fefa357689935",
                                    "b0b66b5c863aef5b46e8608fe1711615", 480, 0.857, 0.975))
 def efficientnet_v2_l():
