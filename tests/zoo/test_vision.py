@@ -11,6 +11,7 @@ import zoo
 from zoo.core.naming import HEAD
 from zoo.weights import BLOCK_RE, KERAS_APPLICATIONS, block_layers, block_names, from_keras_applications
 from zoo.weights.keras_applications import keras_app_model
+from zoo.weights.pretrained import finalize_state
 
 # Which models have a keras.applications twin, and which constructor, is the registry's
 # (``@register(..., keras_app="ResNet50")`` in each family file, ``zoo.info(name)["keras_app"]``).
@@ -41,12 +42,14 @@ def test_registered_twins_are_the_issues_models():
 
 
 def randomize(model, rng):
-    """Random weights, with positive moving variances, so that a wrong pairing shows."""
+    """Random weights, with positive variances (batch norm's and input normalisation's), so that a wrong
+    pairing shows; layers with derived state then recompute it, as after Keras's own loading."""
     for w in model.weights:
         value = rng.normal(0, 0.05, w.shape)
-        if "moving_variance" in w.path:
+        if "variance" in w.path:
             value = 0.5 + np.abs(value)
         w.assign(value.astype("float32"))
+    finalize_state(model.layers)
 
 
 def predict(model, x):

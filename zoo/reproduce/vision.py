@@ -34,6 +34,7 @@ def keras_applications_weight_transfer(out_dir):
 
     import zoo
     from zoo.weights.keras_applications import from_keras_applications, keras_app_model
+    from zoo.weights.pretrained import finalize_state
 
     rng = np.random.default_rng(0)
     worst, per_model = 0.0, {}
@@ -43,6 +44,7 @@ def keras_applications_weight_transfer(out_dir):
         for w in source.weights:  # random, non-degenerate weights (positive variances, batch norm's and inputs')
             value = rng.normal(0, 0.05, w.shape)
             w.assign((0.5 + np.abs(value) if "variance" in w.path else value).astype("float32"))
+        finalize_state(source.layers)  # what Keras's loaders do after assigning (Normalization's mean and variance)
         model = from_keras_applications(zoo.get(name, input_shape=shape, num_classes=10, classifier_activation=None),
                                         source)
         x = rng.uniform(-1, 1, size=(4, *shape)).astype("float32")
