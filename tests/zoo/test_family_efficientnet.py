@@ -15,6 +15,7 @@ import zoo
 from zoo.models._mbconv import BLOCK_PATTERN
 from zoo.weights import block_names, from_keras_applications
 from zoo.weights.keras_applications import keras_app_model
+from zoo.weights.pretrained import finalize_state
 
 VARIANTS = {f"efficientnet_b{i}": f"EfficientNetB{i}" for i in range(8)}
 SMALL = (32, 32, 3)
@@ -40,16 +41,7 @@ def randomize(model, rng):
         if leaf in ("gamma", "moving_variance", "variance"):
             value = 1.0 + (value if leaf == "gamma" else np.abs(value))
         w.assign(value.astype("float32"))
-    refresh(model)
-
-
-def refresh(model):
-    """What keras' own loaders do after assigning weights: a ``Normalization`` layer computes its mean and
-    variance tensors from its weights once (``finalize_state``), so assigned values reach its output only then.
-    zoo's loaders (``from_keras_applications``, the imagenet tag) do not do it yet (see the xfail below)."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Normalization):
-            layer.finalize_state()
+    finalize_state(model.layers)  # as keras' loaders do: Normalization's mean and variance tensors follow its weights
 
 
 def calibrate(model, x):
@@ -115,7 +107,7 @@ def parity(name, rng, top, app_kwargs=None, zoo_kwargs=None, shape=SMALL):
     source = random_source(name, rng, x, **head, **({"classes": 10} if top else {}), **(app_kwargs or {}))
     model = zoo.get(name, input_shape=shape, **head, **({"num_classes": 10} if top else {}), **(zoo_kwargs or {}))
     assert layer_names(model) == layer_names(source)
-    refresh(from_keras_applications(model, source))
+    from_keras_applications(model, source)
     expected, got = predict(source, x), predict(model, x)
     assert np.ptp(expected, axis=0).max() > 0.1  # the outputs depend on the input: not a degenerate comparison
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
@@ -127,7 +119,7 @@ def assert_features(name, widths, rng, side=64, app_kwargs=None, zoo_kwargs=None
     x = rng.uniform(0, 255, size=(2, side, side, 3)).astype("float32")
     source = random_source(name, rng, x, include_top=False, **(app_kwargs or {}))
     model = zoo.get(name, input_shape=(side, side, 3), features=True, **(zoo_kwargs or {}))
-    refresh(from_keras_applications(model, source))
+    from_keras_applications(model, source)
     out = model(x, training=False)
     assert list(out) == [f"stride_{s}" for s in sorted(widths)]
     for s, width in widths.items():
@@ -182,21 +174,30 @@ def test_the_imagenet_tag_gives_keras_applications_imagenet_model(tmp_path, rng,
     monkeypatch.setenv("DLZOO_OFFLINE", "1")
     with pytest.warns(RuntimeWarning, match="published hash"):  # a test file, not the published one
         model = zoo.get("efficientnet_b0", weights="imagenet", include_top=False, input_shape=SMALL, pooling="avg")
-    refresh(model)
     assert layer_names(model) == layer_names(reference)
     expected = predict(reference, x)
     np.testing.assert_allclose(predict(model, x), expected, atol=1e-5, rtol=1e-5)
     assert np.abs(expected - predict(source, x)).max() > 0.1  # the layer matters
 
 
-@pytest.mark.xfail(strict=True, reason="zoo.weights' loaders assign weights without calling finalize_state(), "
-                   "so a Normalization layer keeps its initial mean and variance")
 def test_weight_transfer_reaches_the_normalization_layer(rng):
+    """Normalization computes its mean and variance tensors from its weights once: the transfer must refresh them."""
     x = rng.uniform(0, 255, size=(4, *SMALL)).astype("float32")
     source = random_source("efficientnet_b0", rng, x, include_top=False, pooling="avg")
     model = zoo.get("efficientnet_b0", input_shape=SMALL, include_top=False, pooling="avg", imagenet_rescaling=False)
     from_keras_applications(model, source)
     np.testing.assert_allclose(predict(model, x), predict(source, x), atol=1e-5, rtol=1e-5)
+
+
+def test_a_weights_file_reaches_the_normalization_layer(tmp_path, rng):
+    config = dict(input_shape=SMALL, include_top=False, pooling="avg", width_coefficient=0.25, depth_coefficient=0.3)
+    model = zoo.get("efficientnet_b0", **config)
+    randomize(model, rng)
+    path = str(tmp_path / "efficientnet_b0.weights.h5")
+    model.save_weights(path)
+    x = rng.uniform(0, 255, size=(2, *SMALL)).astype("float32")
+    np.testing.assert_allclose(predict(zoo.get("efficientnet_b0", **config, weights=path), x), predict(model, x),
+                               atol=1e-5, rtol=1e-5)
 
 
 def test_features_are_one_map_per_stride_and_blocks_are_named(rng):
