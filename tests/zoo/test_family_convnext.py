@@ -2,12 +2,12 @@
 transfer with and without the top), the stride-keyed feature backbone, argument errors, the built-in
 normalisation, stochastic depth, the tf-keras twin."""
 
-import contextlib
 import re
 
 import keras
 import numpy as np
 import pytest
+from _shapes import shapes_only  # noqa: F401  (imported from here by other family tests)
 from test_vision import predict
 
 import zoo
@@ -21,18 +21,6 @@ TOP1 = {"convnext_tiny": 0.813, "convnext_small": 0.823, "convnext_base": 0.853,
 URL = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
 SMALL = (32, 32, 3)
 TINY = dict(depths=(1, 1, 2, 1), projection_dims=(8, 16, 24, 32))  # a reduced configuration
-
-
-@contextlib.contextmanager
-def shapes_only():
-    """Build models without initialising their variables: counting 350M parameters then takes a second."""
-    from keras.src.backend.common import global_state
-
-    try:
-        with keras.StatelessScope(initialize_variables=False):
-            yield
-    finally:  # drop the uninitialised variables, so that no later scope initialises them
-        global_state.set_global_attribute("uninitialized_variables", [])
 
 
 def randomize(model, rng):
