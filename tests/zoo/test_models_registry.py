@@ -89,6 +89,9 @@ def test_forward_backward_and_save_load(name, tmp_path):
         assert not missing, f"no gradient reaches {missing}"
 
     compile_from_recipe(model, meta["recipe"] or _FALLBACK_RECIPE)
+    # One step, run eagerly: tracing a train function for a 300-variable model takes a minute on a CPU and
+    # tells nothing more here (the traced path is tested by the recipes, zoo.train.fit and the suite).
+    model.run_eagerly = True
     before = [w.copy() for w in model.get_weights()]
     trainable_before = [keras.ops.convert_to_numpy(v).copy() for v in model.trainable_weights]
     model.train_on_batch(*train_batch)
