@@ -9,6 +9,7 @@ run in one compiled call that loops over them, calls the algorithm's
 
 from __future__ import annotations
 
+import abc
 import collections
 
 import numpy as np
@@ -37,13 +38,13 @@ class OffPolicyAgent(Agent):
 
     # ------------------------------------------------------------------ what an algorithm writes
 
+    @abc.abstractmethod
     def action_distribution(self, out):
         """The acting network's output (a tensor, or a NumPy array in the env loop) -> its action distribution."""
-        raise NotImplementedError(f"{type(self).__name__} defines no action_distribution")
 
+    @abc.abstractmethod
     def train_step(self, obs, actions, rewards, next_obs, terminated) -> dict:
         """One gradient step on one minibatch (raw observations); returns its losses (``loss_names``)."""
-        raise NotImplementedError(f"{type(self).__name__} defines no train_step")
 
     def minimize(self, optimizer, loss_fn, variables, clip: bool = True):
         """Run ``loss_fn()`` under a tape and apply its gradient to ``variables``; return the loss.

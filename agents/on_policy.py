@@ -10,6 +10,8 @@ gradient of its ``"loss"`` with ``agents.apply_gradients``.
 
 from __future__ import annotations
 
+import abc
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -40,9 +42,9 @@ class OnPolicyAgent(Agent):
 
     # ------------------------------------------------------------------ what an algorithm writes
 
+    @abc.abstractmethod
     def train_step(self, batch: dict, **params) -> dict:
         """One gradient step's losses on ``batch`` (a dict of tensors); ``"loss"`` is minimised."""
-        raise NotImplementedError(f"{type(self).__name__} defines no train_step")
 
     def minibatches(self):
         """``(n_epochs, batch_size)`` of shuffled minibatches, or ``None``: one step on the whole rollout."""
