@@ -7,7 +7,8 @@
 Nothing here imports TensorFlow until a pipeline is built.
 """
 
-from zoo.data.datasets import Splits, list_datasets, load
-from zoo.data.pipeline import as_dataset, augmentation
+from zoo.data.datasets import list_datasets, load
+from zoo.data.pipeline import as_dataset, augmentation, batched
+from zoo.data.splits import Splits, Stream
 
-__all__ = ["Splits", "load", "list_datasets", "as_dataset", "augmentation"]
+__all__ = ["Splits", "Stream", "load", "list_datasets", "as_dataset", "batched", "augmentation"]

@@ -7,31 +7,13 @@ Every loader returns fixed-seed, stratified train/validation/test splits.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
+
+from zoo.data.splits import Splits
 
 __all__ = ["Splits", "load", "list_datasets"]
 
 _SYNTHETIC = ("moons", "circles", "xor", "blobs", "linear")
-
-
-@dataclasses.dataclass
-class Splits:
-    """Train/validation/test arrays of one dataset, each an ``(x, y)`` pair."""
-
-    name: str
-    train: tuple
-    val: tuple
-    test: tuple
-    num_classes: int
-
-    @property
-    def input_shape(self) -> tuple:
-        return tuple(self.train[0].shape[1:])
-
-    def __iter__(self):  # x_train, y_train, ... unpacking is handy in notebooks
-        return iter((self.train, self.val, self.test))
 
 
 def list_datasets() -> list[str]:

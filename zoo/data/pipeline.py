@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["as_dataset", "augmentation"]
+__all__ = ["as_dataset", "batched", "augmentation"]
 
 
 def augmentation(translate=0.1, rotate=0.0, zoom=0.0, flip=False, seed=None):
@@ -47,19 +47,29 @@ def as_dataset(x, y=None, batch_size=32, shuffle=True, seed=0, repeat=False, dro
     n = len(x)
     if batch_size == "full":
         batch_size = n
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    return batched(ds, batch_size, repeat=repeat, drop_remainder=drop_remainder, augment=augment, labelled=y is not None)
+
+
+def batched(ds, batch_size, repeat=False, drop_remainder=False, augment=None, labelled=True):
+    """Batch an unbatched (shuffled) ``ds``, augment each batch with ``training=True``, prefetch."""
+    import tensorflow as tf
+
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"invalid batch_size={batch_size!r}; expected a positive integer or 'full'")
     if augment is not None and not callable(augment):
         raise ValueError(f"invalid augment={augment!r}; expected a callable such as zoo.data.augmentation()")
-    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE,
+                  deterministic=True)
     if augment is not None:
-        if y is None:
-            ds = ds.map(lambda xb: augment(xb, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+        if labelled:
+            ds = ds.map(lambda xb, yb: (augment(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE,
+                        deterministic=True)
         else:
-            ds = ds.map(lambda xb, yb: (augment(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(lambda xb: augment(xb, training=True), num_parallel_calls=tf.data.AUTOTUNE,
+                        deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
