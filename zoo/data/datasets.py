@@ -17,7 +17,8 @@ _SYNTHETIC = ("moons", "circles", "xor", "blobs", "linear")
 
 
 def list_datasets() -> list[str]:
-    return ["digits", *_SYNTHETIC]
+    """The built-in data sets (a folder, file, keras.datasets or ``tfds:`` name is a source too)."""
+    return ["digits", "fonts", *_SYNTHETIC]
 
 
 def load(
@@ -25,12 +26,13 @@ def load(
     *,
     flat: bool = False,
     image_size: int | None = None,
-    channels: int = 1,
+    channels: int | None = None,
     n_samples: int = 1000,
     noise: float = 0.1,
     val_fraction: float = 0.15,
     test_fraction: float = 0.2,
     seed: int = 0,
+    **source_kwargs,
 ) -> Splits:
     """Load a built-in dataset as :class:`Splits`.
 
@@ -40,8 +42,6 @@ def load(
     ``xor``, ``blobs``, ``linear``: linearly separable with a margin) are 2-D
     points with ``n_samples`` rows and Gaussian ``noise``.
     """
-    if not isinstance(name, str) or name not in list_datasets():
-        raise ValueError(f"unknown dataset name={name!r}; expected one of {list_datasets()}")
     for arg, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0 < value < 1:
             raise ValueError(f"invalid {arg}={value!r}; expected a number in (0, 1)")
@@ -49,8 +49,18 @@ def load(
         raise ValueError(
             f"invalid val_fraction + test_fraction = {val_fraction + test_fraction}; expected < 1"
         )
+    if name == "fonts":
+        from zoo.data.fonts import load_fonts
+
+        return load_fonts(image_size=image_size, channels=channels or 1, val_fraction=val_fraction,
+                          test_fraction=test_fraction, seed=seed, **source_kwargs)
+    if not isinstance(name, str) or name not in list_datasets():
+        from zoo.data.sources import load_source  # a folder, .npz, CSV, keras.datasets or tfds: name
+
+        return load_source(name, image_size=image_size, channels=channels, val_fraction=val_fraction,
+                           test_fraction=test_fraction, seed=seed, **source_kwargs)
     if name == "digits":
-        x, y = _digits(flat=flat, image_size=image_size, channels=channels)
+        x, y = _digits(flat=flat, image_size=image_size, channels=channels or 1)
     else:
         if not isinstance(n_samples, int) or n_samples < 20:
             raise ValueError(f"invalid n_samples={n_samples!r}; expected an integer >= 20")
