@@ -1,4 +1,4 @@
-"""Built-in datasets: ``load(name)`` returns fixed-seed train/validation/test splits.
+"""Built-in datasets and the entry to the user's own: ``load(name)`` returns fixed-seed train/validation/test splits.
 
 Everything here ships inside installed packages or is generated, so nothing is
 downloaded at run time: scikit-learn's 8x8 digits and synthetic 2-D sets.
@@ -41,6 +41,12 @@ def load(
     ``flat=True``, vectors of 64. The synthetic sets (``moons``, ``circles``,
     ``xor``, ``blobs``, ``linear``: linearly separable with a margin) are 2-D
     points with ``n_samples`` rows and Gaussian ``noise``.
+
+    Any other ``name`` is the user's data (:func:`zoo.data.sources.load_source`): a
+    folder of images (streamed), a ``.npz`` or ``.csv`` file, ``mnist``,
+    ``fashion_mnist``, ``cifar10``, ``cifar100`` from keras.datasets' cache, or
+    ``tfds:NAME`` prepared in a TFDS ``data_dir``; ``source_kwargs`` go to its loader
+    (``cache=``, ``target=``, ``download=``, ``data_dir=``, ...).
     """
     for arg, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0 < value < 1:
