@@ -180,6 +180,20 @@ def test_npz_keras_layout_and_plain_xy(tmp_path):
     assert table.class_names == ["a", "b", "c"] and table.input_shape == (5,) and sum(table.sizes().values()) == 30
 
 
+def test_npz_resized_beyond_the_memory_limit_streams(tmp_path, monkeypatch):
+    from zoo.data import sources
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "big.npz", x=rng.integers(0, 256, (20, 5, 5, 3), dtype=np.uint8), y=np.arange(20) % 2)
+    in_memory = data.load(str(tmp_path / "big.npz"), image_size=7)
+    monkeypatch.setattr(sources, "ARRAYS_IN_MEMORY_BYTES", 1000)
+    streamed = data.load(str(tmp_path / "big.npz"), image_size=7)
+    assert isinstance(streamed.train, Stream) and streamed.input_shape == (7, 7, 3)
+    x, y = streamed.arrays("test")
+    np.testing.assert_allclose(x, in_memory.test[0], atol=1e-6)
+    np.testing.assert_array_equal(y, in_memory.test[1])
+
+
 def test_npz_missing_keys(tmp_path):
     np.savez(tmp_path / "odd.npz", images=np.zeros((2, 4, 4)), targets=np.zeros(2))
     with pytest.raises(ValueError, match=r"holds arrays \['images', 'targets'\]; expected x and y, or x_train, y_train"):
