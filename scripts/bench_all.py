@@ -25,6 +25,7 @@ FULL_ARGS = {
 #: Small settings per benchmark for --quick (a smoke run: the ratios are noisier).
 QUICK_ARGS = {
     "bench_agents.py": ["--only", "ppo", "--scale", "0.2", "--vs-sb3"],
+    "bench_data.py": ["--images", "600", "--size", "64", "--repeats", "2", "--steps", "3"],
     "bench_fit.py": ["--quick"],
     "bench_nlp.py": ["--quick"],
     "bench_quantize.py": ["--models", "digits_cnn", "--repeats", "5", "--calibration", "100"],

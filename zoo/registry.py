@@ -309,9 +309,11 @@ def get(name: str, **overrides: Any):
         if overrides.get("weights") not in (None, tag):
             _fail(name, "weights", overrides["weights"], f"None or {tag!r} with the tagged name {name}.{tag}")
         overrides = {**overrides, "weights": tag}
-    args = _check_overrides(meta, overrides)
     weights = overrides.get("weights")
     pretrained = _pretrained_tag(meta, weights)
+    if pretrained is not None and pretrained.config:  # the arguments the weights were trained with
+        overrides = {**pretrained.config, **overrides}
+    args = _check_overrides(meta, overrides)
     if weights is not None and pretrained is None:
         check_weights_path(name, weights)
 

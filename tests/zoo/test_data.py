@@ -64,7 +64,7 @@ def test_augmented_dataset_gives_new_variants_each_epoch_and_keeps_labels():
 @pytest.mark.parametrize(
     "call, pattern",
     [
-        (lambda: data.load("mnist"), r"unknown dataset name='mnist'; expected one of"),
+        (lambda: data.load("no_such_set"), r"unknown dataset name='no_such_set'; expected one of"),
         (lambda: data.load("digits", val_fraction=0), r"invalid val_fraction=0"),
         (lambda: data.load("digits", val_fraction=0.5, test_fraction=0.5), r"expected < 1"),
         (lambda: data.load("moons", n_samples=3), r"invalid n_samples=3"),

@@ -63,8 +63,7 @@ def batched(ds, batch_size, repeat=False, drop_remainder=False, augment=None, la
         raise ValueError(f"invalid augment={augment!r}; expected a callable such as zoo.data.augmentation()")
     if repeat:
         ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE,
-                  deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)  # a parallel batch is slower on small images
     if augment is not None:
         if labelled:
             ds = ds.map(lambda xb, yb: (augment(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE,

@@ -6,6 +6,7 @@ from zoo.core.checks import fail
 from zoo.models._lazy import keras
 from zoo.models._vision import conv_bn, finish_from, image_input, relu
 from zoo.registry import register
+from zoo.weights.pretrained import packaged
 
 #: Digits upsampled to 32x32 RGB: the tiny-image recipe of the quick reproduce suite.
 DIGITS32_RECIPE = dict(
@@ -17,6 +18,21 @@ DIGITS32_RECIPE = dict(
     metrics=["accuracy"],
     epochs=8,
     batch_size=32,
+)
+
+
+#: ``simple_cnn.fonts``: pretrained on the built-in fonts set at 8x8 (``scripts/pretrain_fonts.py``).
+FONTS = packaged(
+    "fonts", "simple_cnn_fonts8.h5",
+    "4642e108186d7748bbc24fd0f1043a5d5389b66689bc7a0c86eb34f4d38b8d27",
+    input_size=8, num_classes=62, config=dict(input_shape=(8, 8, 1), num_classes=62, filters=(32, 64, 128)),
+    class_names="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", top1=0.92,
+    training={
+        "command": "python scripts/pretrain_fonts.py",
+        "data": "zoo.data.load('fonts', image_size=8, samples_per_class=1000, seed=0): 40300 training images "
+                "of 62 characters in 21 faces",
+        "seed": 0, "epochs": 12, "fonts_test_accuracy": 0.92, "digits_zero_shot_accuracy": 0.6416, "seconds": 174,
+    },
 )
 
 
@@ -91,6 +107,7 @@ def _lenet5(
     recipe=DIGITS32_RECIPE,
     reference=dict(data="digits", metric="accuracy", value=0.95),
     test_config=dict(input_shape=(16, 16, 3), num_classes=3, filters=(8, 16)),
+    pretrained=(FONTS,),
 )
 def simple_cnn():
     """Simple CNN for tiny images: conv-BN-ReLU blocks, max pooling, global average pooling."""

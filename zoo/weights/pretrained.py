@@ -40,8 +40,9 @@ from zoo.core.naming import HEAD
 
 log = logging.getLogger("zoo")
 
-__all__ = ["WeightsFile", "Pretrained", "imagenet", "keras_h5_tags", "keras_cache_dir", "search_dirs", "find_or_fetch",
-           "read_h5_weights", "load_pretrained", "finalize_state", "DOWNLOAD_TIMEOUT"]
+__all__ = ["WeightsFile", "Pretrained", "imagenet", "keras_h5_tags", "packaged", "PACKAGE_DIR", "keras_cache_dir",
+           "search_dirs", "find_or_fetch", "read_h5_weights", "write_h5_weights", "load_pretrained", "finalize_state",
+           "DOWNLOAD_TIMEOUT"]
 
 #: Seconds a stalled download may wait for the network before it fails.
 DOWNLOAD_TIMEOUT = 30.0
@@ -71,6 +72,12 @@ class Pretrained:
     #: ``files(config, include_top) -> WeightsFile`` for families whose file depends on the
     #: configuration (MobileNet's alpha and input size); ``top``/``notop`` are then the defaults.
     files: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
+    #: Builder arguments the weights were trained with, the defaults of ``zoo.get(name, weights=tag)``
+    #: (the project's own small backbones: input shape, channels, widths).
+    config: dict = dataclasses.field(default_factory=dict, compare=False)
+    class_names: tuple | None = None  # what the top's outputs mean, when not ImageNet's
+    #: How the weights were made (command, data, seed, figures): the project's own weights record it.
+    training: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def file_for(self, config: dict, include_top: bool) -> WeightsFile | None:
         if self.files is not None:
@@ -90,6 +97,12 @@ class Pretrained:
             out[f"{which}_url"] = wf.url if wf else None
             out[f"{which}_hash"] = wf.hash if wf else None
         out["depends_on_config"] = self.files is not None
+        if self.config:
+            out["config"] = dict(self.config)
+        if self.class_names:
+            out["class_names"] = list(self.class_names)
+        if self.training:
+            out["training"] = dict(self.training)
         return out
 
 
@@ -114,7 +127,38 @@ def keras_h5_tags(base_url, stem, top_hash, notop_hash, top1=None, top5=None, in
                      top1=top1, top5=top5),)
 
 
+def packaged(tag, file, sha256, input_size, num_classes, config, training, class_names=None, top1=None):
+    """A tag of the project's own weights: ``file`` ships in ``zoo/weights/files`` (one file with
+    the top; without the top the head's arrays are left out), made by ``training["command"]``."""
+    wf = WeightsFile(file, f"dlzoo package file zoo/weights/files/{file} (made by: {training['command']})", sha256)
+    return Pretrained(tag=tag, top=wf, notop=wf, input_size=input_size, num_classes=num_classes, top1=top1,
+                      source="dlzoo", config=dict(config), class_names=tuple(class_names) if class_names else None,
+                      training=dict(training))
+
+
+def write_h5_weights(model, path):
+    """Write ``model``'s weights in the legacy Keras HDF5 layout :func:`read_h5_weights` reads
+    (keras.applications' files): one group per layer with weights, in the model's layer order."""
+    import h5py
+
+    from zoo.core.io import atomic_path
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        layers = [layer for layer in model.layers if layer.weights]
+        f.attrs["layer_names"] = [layer.name.encode("utf8") for layer in layers]
+        for layer in layers:
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}/{w.path.split('/')[-1]}:{i}" for i, w in enumerate(layer.weights)]
+            group.attrs["weight_names"] = [n.encode("utf8") for n in names]
+            for n, w in zip(names, layer.weights):
+                group.create_dataset(n, data=np.asarray(w.numpy()))
+    return path
+
+
 # --------------------------------------------------------------------------- finding the file
+
+#: The project's own weights, shipped inside the package (searched before the Keras cache).
+PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
 
 
 def keras_cache_dir() -> str:
@@ -127,11 +171,11 @@ def keras_cache_dir() -> str:
 
 
 def search_dirs(weights_dir=None) -> list[str]:
-    """The folders looked in, in order: ``weights_dir``, ``$DLZOO_WEIGHTS_DIR``, the Keras cache."""
+    """The folders looked in, in order: ``weights_dir``, ``$DLZOO_WEIGHTS_DIR``, the package's, the Keras cache."""
     dirs = [os.fspath(weights_dir)] if weights_dir else []
     if os.environ.get("DLZOO_WEIGHTS_DIR"):
         dirs.append(os.environ["DLZOO_WEIGHTS_DIR"])
-    dirs.append(keras_cache_dir())
+    dirs += [PACKAGE_DIR, keras_cache_dir()]
     seen: dict[str, None] = {}
     for d in dirs:
         seen.setdefault(os.path.abspath(os.path.expanduser(d)), None)
@@ -177,6 +221,9 @@ def find_or_fetch(owner: str, wf: WeightsFile, weights_dir=None, download=None, 
             return path
     searched = ", ".join(dirs)
     why = _offline(download)
+    if not wf.url.startswith(("http://", "https://")):
+        raise FileNotFoundError(f"{owner}: weights file {wf.name!r} not found in {searched}; it is a {wf.url}: "
+                                "reinstall dlzoo, or make it again with that command")
     if why:
         raise FileNotFoundError(
             f"{owner}: weights file {wf.name!r} not found in {searched} and downloads are off ({why}); "
