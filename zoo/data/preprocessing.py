@@ -16,6 +16,14 @@ Each image model registers its expected input range as ``zoo.info(name)["input_r
 model, or map it over a ``tf.data`` pipeline. It saves and loads with ``.keras`` files.
 ``zoo.preprocess("resnet50", images)`` (or a model built by ``zoo.get``) applies it
 to a batch at once: the weights' input mode, without looking it up.
+
+``input_range="[0, 1]"`` makes the layer take images in [0, 1] instead (what every
+``zoo.data`` source yields): ``zoo.preprocessing("resnet50", input_range="[0, 1]")``
+in front of a backbone gives a model that takes ``zoo.data`` images as they come.
+
+:func:`class_names_layer` is the output side: ``ClassNames`` is an identity layer that
+stores a classifier's label names in its config, so a saved ``.keras`` file says what
+its outputs mean (``python -m zoo predict`` prints them; :func:`class_names` reads them).
 """
 
 from __future__ import annotations
@@ -25,28 +33,33 @@ import types
 
 from zoo.core.checks import fail
 
-__all__ = ["MODES", "layer_class", "preprocessing", "preprocess"]  # and ImagePreprocessing, made on first use
+__all__ = ["MODES", "INPUT_RANGES", "layer_class", "class_names_layer", "class_names", "preprocessing",
+           "preprocess"]  # and ImagePreprocessing, ClassNames: made on first use
 
 MODES = ("[0, 1]", "[-1, 1]", "caffe", "torch", "[0, 255]")
+INPUT_RANGES = ("[0, 255]", "[0, 1]")  # what ImagePreprocessing takes: uint8-like values, or zoo.data's
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _TORCH_MEAN = (0.485, 0.456, 0.406)
 _TORCH_STD = (0.229, 0.224, 0.225)
 
 
-def _make_layer_class():
-    """Define the layer on first use, so that ``import zoo`` stays free of TensorFlow."""
+def _make_layer_classes():
+    """Define the layers on first use, so that ``import zoo`` stays free of TensorFlow."""
     import keras
 
     @keras.saving.register_keras_serializable(package="zoo")
     class ImagePreprocessing(keras.layers.Layer):
-        """Map images with values in [0, 255] (uint8 or float, channels last) to ``mode``'s range."""
+        """Map images with values in ``input_range`` (``[0, 255]``: uint8 or float; ``[0, 1]``) to ``mode``'s range."""
 
-        def __init__(self, mode="[0, 1]", **kwargs):
+        def __init__(self, mode="[0, 1]", input_range="[0, 255]", **kwargs):
             if mode not in MODES:
                 fail("mode", mode, f"one of {MODES}")
+            if input_range not in INPUT_RANGES:
+                fail("input_range", input_range, f"one of {INPUT_RANGES}")
             super().__init__(**kwargs)
             self.mode = mode
+            self.input_range = input_range
 
         def build(self, input_shape):
             if self.mode in ("caffe", "torch") and input_shape[-1] != 3:
@@ -59,6 +72,10 @@ def _make_layer_class():
         def call(self, x):
             ops = keras.ops
             x = ops.cast(x, self.compute_dtype)
+            if self.input_range == "[0, 1]":
+                if self.mode == "[0, 1]":
+                    return x
+                x = x * 255.0
             if self.mode == "[0, 255]":
                 return x
             if self.mode == "[0, 1]":
@@ -75,23 +92,70 @@ def _make_layer_class():
             return input_shape
 
         def get_config(self):
-            return {**super().get_config(), "mode": self.mode}
+            return {**super().get_config(), "mode": self.mode, "input_range": self.input_range}
 
-    return ImagePreprocessing
+    @keras.saving.register_keras_serializable(package="zoo")
+    class ClassNames(keras.layers.Layer):
+        """An identity layer holding ``class_names``: what each output of a classifier means."""
+
+        def __init__(self, class_names, **kwargs):
+            if not isinstance(class_names, (list, tuple)) or not class_names or \
+                    not all(isinstance(n, str) for n in class_names):
+                fail("class_names", class_names, "a non-empty list of strings", owner="ClassNames")
+            super().__init__(**kwargs)
+            self.class_names = list(class_names)
+
+        def build(self, input_shape):
+            if input_shape[-1] is not None and input_shape[-1] != len(self.class_names):
+                raise ValueError(f"ClassNames: invalid input with {input_shape[-1]} outputs for "
+                                 f"{len(self.class_names)} class names; expected one name per output")
+            self.built = True
+
+        def call(self, x):
+            return x
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+        def get_config(self):
+            return {**super().get_config(), "class_names": self.class_names}
+
+    return ImagePreprocessing, ClassNames
 
 
-_LAYER_CLASS = []
+_LAYER_CLASSES = []
 
 
 def layer_class():
-    """The :class:`ImagePreprocessing` layer class (registered as ``zoo>ImagePreprocessing`` for loading)."""
-    if not _LAYER_CLASS:
-        _LAYER_CLASS.append(_make_layer_class())
-    return _LAYER_CLASS[0]
+    """The :class:`ImagePreprocessing` layer class (registered as ``zoo>ImagePreprocessing`` for loading).
+
+    Defining it also defines and registers ``zoo>ClassNames`` (:func:`class_names_layer`).
+    """
+    if not _LAYER_CLASSES:
+        _LAYER_CLASSES.extend(_make_layer_classes())
+    return _LAYER_CLASSES[0]
+
+
+def class_names_layer():
+    """The ``ClassNames`` layer class: ``ClassNames(["cat", "dog"])`` after a classifier's output."""
+    layer_class()
+    return _LAYER_CLASSES[1]
+
+
+def class_names(model) -> list[str] | None:
+    """The label names a model stores in its ``ClassNames`` layer (searched in sub-models too), or None."""
+    cls = class_names_layer()
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, cls):
+            return list(layer.class_names)
+    return None
 
 
 def preprocessing(name: str, **layer_kwargs):
-    """The layer that maps uint8 images to the input range of model ``name`` (or of range ``name``)."""
+    """The layer that maps uint8 images to the input range of model ``name`` (or of range ``name``).
+
+    ``input_range="[0, 1]"`` (a layer argument) for images in [0, 1], as ``zoo.data`` gives them.
+    """
     if name in MODES:
         return layer_class()(name, **layer_kwargs)
     from zoo import registry
@@ -145,6 +209,8 @@ class _CallableModule(types.ModuleType):
     def __getattr__(self, attr):
         if attr == "ImagePreprocessing":
             return layer_class()
+        if attr == "ClassNames":
+            return class_names_layer()
         raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
 
 
