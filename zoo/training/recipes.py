@@ -1,6 +1,6 @@
 """Reference recipes of registered models, run end to end: ``train_recipe(name)``.
 
-``train_recipe`` loads the recipe's built-in data, builds the model to fit it,
+``train_recipe`` loads the recipe's data (or any ``zoo.data.load`` source), builds the model to fit it,
 compiles it with the recipe (:mod:`zoo.core.recipe`) and trains it with Keras
 callbacks, or with :func:`zoo.train.fit` under a tf.distribute strategy.
 """
@@ -39,7 +39,11 @@ def train_recipe(
     strategy=None,
     **model_overrides,
 ) -> TrainResult:
-    """Train registered model ``name`` with its reference recipe on built-in data.
+    """Train registered model ``name`` with its reference recipe on its data, or on ``data``.
+
+    ``data``: any ``zoo.data.load`` source (``"digits"``, a folder of images, ``.npz``,
+    ``.csv``, ``mnist``, ``tfds:NAME``), loaded at the recipe's image size and channels;
+    a streamed source trains from its ``tf.data`` pipeline.
 
     With ``strategy`` (a name from ``zoo.distribute.KINDS`` or a
     ``tf.distribute.Strategy``) the model is trained by :func:`fit` under that
@@ -63,35 +67,53 @@ def train_recipe(
         raise ValueError(f"invalid epochs={epochs!r}; expected a positive integer")
 
     keras.utils.set_random_seed(seed)
-    splits = zdata.load(data, seed=seed, **recipe.get("data_kwargs", {}))
+    splits = zdata.load(data, seed=seed, **_data_kwargs(recipe, data))
     kwargs = dict(input_shape=splits.input_shape, num_classes=splits.num_classes)
     kwargs.update(recipe.get("model_kwargs", {}))
     kwargs.update(model_overrides)
     kwargs = {k: v for k, v in kwargs.items() if k in meta["arguments"]}
-    (x, y), (xv, yv), (xt, yt) = splits.train, splits.val, splits.test
     if batch_size == "full":
-        batch_size = len(x)
+        batch_size = len(splits.labels("train"))
+    if splits.streamed:  # a folder, tfds: batches from its tf.data pipeline (under a strategy, test as arrays)
+        train, val = (splits.dataset(s, batch_size=batch_size, seed=seed) for s in ("train", "val"))
+    else:
+        (x, y), val = splits.train, splits.val
     if strat is not None:
         start = time.perf_counter()
         history = fit(
-            lambda: _apply_bn_momentum(zoo.get(name, **kwargs), recipe), (x, y), validation_data=(xv, yv), epochs=epochs,
+            lambda: _apply_bn_momentum(zoo.get(name, **kwargs), recipe), train if splits.streamed else (x, y),
+            validation_data=val, epochs=epochs,
             batch_size=batch_size, seed=seed, optimizer=recipe.get("optimizer", "adam"),
             learning_rate=recipe.get("learning_rate", 1e-3), loss=recipe.get("loss"),
             metrics=list(recipe.get("metrics", [])), callbacks=list(callbacks), strategy=strat, verbose=verbose,
         )
         model = history.model
-        test = evaluate_arrays(model, xt, yt, recipe.get("loss"), recipe.get("metrics", []))
+        test = evaluate_arrays(model, *splits.arrays("test"), recipe.get("loss"), recipe.get("metrics", []))
         return TrainResult(model, history, test, time.perf_counter() - start, data)
     model = _apply_bn_momentum(zoo.get(name, **kwargs), recipe)
     compile_from_recipe(model, recipe)
 
     start = time.perf_counter()
-    history = model.fit(
-        x, y, validation_data=(xv, yv), epochs=epochs, batch_size=batch_size,
-        callbacks=list(callbacks), verbose=verbose,
-    )
-    test = model.evaluate(xt, yt, verbose=0, return_dict=True)
+    if splits.streamed:
+        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=list(callbacks), verbose=verbose,
+                            shuffle=False)  # the pipeline shuffles
+        test = model.evaluate(splits.dataset("test", batch_size=batch_size), verbose=0, return_dict=True)
+    else:
+        history = model.fit(
+            x, y, validation_data=val, epochs=epochs, batch_size=batch_size,
+            callbacks=list(callbacks), verbose=verbose,
+        )
+        test = model.evaluate(*splits.test, verbose=0, return_dict=True)
     return TrainResult(model, history, test, time.perf_counter() - start, data)
+
+
+def _data_kwargs(recipe, data) -> dict:
+    """How to load ``data``: the recipe's ``data_kwargs`` for its own data; for another source, only
+    the shape it sets (``image_size``, ``channels``, ``flat``: the model trains at the recipe's input shape)."""
+    kwargs = dict(recipe.get("data_kwargs", {}))
+    if data == recipe.get("data"):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in ("image_size", "channels", "flat")}
 
 
 def _apply_bn_momentum(model, recipe):

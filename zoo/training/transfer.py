@@ -151,10 +151,12 @@ def set_trainable(model, unfreeze, block_pattern=None, train_batchnorm=False) ->
 
 
 def as_splits(data, data_kwargs=None):
-    """``data`` as ``zoo.data.Splits``: a built-in name (loaded with ``data_kwargs``), Splits, or array pairs."""
+    """``data`` as ``zoo.data.Splits``: a ``zoo.data.load`` source (with ``data_kwargs``), Splits, or array pairs."""
+    import os
+
     from zoo import data as zdata
 
-    if isinstance(data, str):
+    if isinstance(data, (str, os.PathLike)):
         return zdata.load(data, **(data_kwargs or {}))
     if isinstance(data, zdata.Splits):
         return data
@@ -165,7 +167,7 @@ def as_splits(data, data_kwargs=None):
         y = np.concatenate([np.asarray(p[1]).reshape(-1) for p in data])
         return zdata.Splits("data", tuple(data[0]), tuple(data[1]), tuple(test), int(y.max()) + 1)
     raise ValueError(
-        f"invalid data={type(data).__name__}; expected a built-in dataset name, zoo.data.Splits, "
+        f"invalid data={type(data).__name__}; expected a zoo.data.load source (a name or path), zoo.data.Splits, "
         "or ((x, y), (x_val, y_val)[, (x_test, y_test)])"
     )
 
@@ -220,14 +222,14 @@ def fine_tune(
     """Transfer ``backbone`` (a registered name or a Keras model) to ``data`` in ``stages``.
 
     ``weights``: a local ``.weights.h5``/``.keras`` file of the backbone (any class
-    count: its head is replaced). ``data``: a built-in dataset name (with
-    ``data_kwargs``), ``zoo.data.Splits`` or ``((x, y), (x_val, y_val)[, test])``.
+    count: its head is replaced). ``data``: a ``zoo.data.load`` source (with
+    ``data_kwargs``), ``zoo.data.Splits`` (arrays or streams: each split is read through
+    ``splits.dataset``) or ``((x, y), (x_val, y_val)[, test])``.
     Labels are integers; ``num_classes`` defaults to the data's. ``model_kwargs`` are
     further arguments of a named backbone (they must match the weights file).
     ``augment``: random augmentation of the training images (``zoo.data.augmentation()``).
     """
     import zoo
-    from zoo import data as zdata
     from zoo.core.recipe import make_optimizer, scheduled_learning_rate
 
     stages = _check_stages(stages)
@@ -252,20 +254,30 @@ def fine_tune(
     for stage in stages:  # bad block names fail here, before any training
         set_trainable(model, stage["unfreeze"], block_pattern, train_batchnorm)
 
-    (x, y), (xv, yv), (xt, yt) = splits.train, splits.val, splits.test
+    examples = len(splits.labels("train"))  # a streamed split counts its labels, decoding nothing
     histories = []
     for stage in stages:
         set_trainable(model, stage["unfreeze"], block_pattern, train_batchnorm)
         stage_batch = stage.get("batch_size", batch_size)
         lr = scheduled_learning_rate(stage["learning_rate"], stage["schedule"],
-                                     _total_steps(len(x), stage_batch, stage["epochs"]))
+                                     _total_steps(examples, stage_batch, stage["epochs"]))
         model.compile(optimizer=make_optimizer(stage["optimizer"], lr),
                       loss="sparse_categorical_crossentropy", metrics=list(metrics))
-        train = zdata.as_dataset(x, y, batch_size=stage_batch, seed=seed, augment=augment)
-        histories.append(model.fit(train, validation_data=(xv, yv), epochs=stage["epochs"], shuffle=False,
-                                   callbacks=list(callbacks), verbose=verbose))  # the dataset shuffles
-    test = model.evaluate(xt, yt, verbose=0, return_dict=True)
+        train = splits.dataset("train", batch_size=stage_batch, seed=seed, augment=augment)  # shuffled each pass
+        val = splits.dataset("val", batch_size=stage_batch)
+        histories.append(model.fit(train, validation_data=val, epochs=stage["epochs"], shuffle=False,
+                                   callbacks=list(callbacks), verbose=verbose))
+    test = model.evaluate(splits.dataset("test", batch_size=batch_size), verbose=0, return_dict=True)
     return TransferResult(model, histories, test, stages)
+
+
+def __getattr__(name):
+    """``zoo.transfer.finetune``: the whole recipe the CLI runs (:mod:`zoo.training.finetune`)."""
+    if name in ("finetune", "FinetuneResult"):
+        from zoo.training import finetune as engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- the digits demonstration
