@@ -73,6 +73,7 @@ _NAMES = {
     "ReceptiveField": "zoo.insight.receptive_field",
     "decode_predictions": "zoo.weights.imagenet",
     "preprocess": "zoo.data.preprocessing",
+    "finetune": "zoo.training.finetune",  # the recipe python -m zoo finetune runs (also zoo.transfer.finetune)
 }
 
 __all__ = ["ModelInfo", "UnknownModelError", "get", "info", "list_models", "list_pretrained", "load_weights", "register",

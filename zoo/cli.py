@@ -1,4 +1,4 @@
-"""Command line: ``python -m zoo list | info | train | reproduce | export | quantize | serve``."""
+"""Command line: ``python -m zoo list | info | train | finetune | predict | reproduce | export | quantize | serve``."""
 
 from __future__ import annotations
 
@@ -55,6 +55,41 @@ def _cmd_train(args):
     if args.save and zdist.is_chief():  # under multi-worker training only the chief writes
         result.model.save(args.save)
         print(f"saved {args.save}")
+    return 0
+
+
+def _cmd_finetune(args):
+    from zoo.training.finetune import default_out_dir, finetune
+
+    out = args.out or default_out_dir(args.model)
+    result = finetune(args.model, args.data, weights=args.weights, image_size=args.image_size, epochs=args.epochs,
+                      labels_per_class=args.labels_per_class, batch_size=args.batch_size,
+                      learning_rate=args.learning_rate, unfreeze=args.unfreeze, patience=args.patience,
+                      seed=args.seed, out=out, save=args.save, progress=True)
+    correct, total = int(result.confusion.trace()), int(result.confusion.sum())
+    print(f"{result.info['model']} on {result.info['data']}: test accuracy={result.test_accuracy:.4f} "
+          f"({correct}/{total}), test loss={result.test['loss']:.4f} ({result.info['seconds']:.1f}s)")
+    print(f"saved {result.paths['model']}")
+    print(f"report {result.paths['report']}")
+    return 0
+
+
+def _cmd_predict(args):
+    import os
+
+    for path in args.images:  # before loading anything
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"image file {path!r} does not exist")
+    if not os.path.isfile(args.model):
+        raise FileNotFoundError(f"model file {args.model!r} does not exist; expected a .keras file")
+    from zoo.core.checks import check_int
+    from zoo.models import load_model
+    from zoo.training.finetune import predict_images
+
+    check_int("--top", args.top, minimum=1)
+    model = load_model(args.model)
+    for path, top in zip(args.images, predict_images(model, args.images, top=args.top)):
+        print(f"{path}: " + ", ".join(f"{name} {p:.3f}" for name, p in top))
     return 0
 
 
@@ -126,9 +161,10 @@ def build_parser():
     p.add_argument("name")
     p.set_defaults(fn=_cmd_info)
 
-    p = sub.add_parser("train", help="train a model with its reference recipe on built-in data")
+    p = sub.add_parser("train", help="train a model with its reference recipe (on its data or yours)")
     p.add_argument("name")
-    p.add_argument("--data", help="built-in dataset (default: the recipe's)")
+    p.add_argument("--data", help="a zoo.data.load source: built-in (digits), a folder of images, .npz, .csv, "
+                                  "mnist, tfds:NAME (default: the recipe's)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int, default=0)
@@ -138,6 +174,29 @@ def build_parser():
     p.add_argument("--strategy", choices=list(KINDS),
                    help="train with zoo.train.fit under this tf.distribute strategy (multi_worker reads TF_CONFIG)")
     p.set_defaults(fn=_cmd_train)
+
+    p = sub.add_parser("finetune", help="fine-tune a model on your images in two stages; write a .keras and a report")
+    p.add_argument("model", help="a registered name (python -m zoo list), NAME.TAG (resnet50.imagenet) or a .keras file")
+    p.add_argument("--data", required=True, help="a zoo.data.load source: a folder of images (one subfolder per "
+                                                 "class), .npz, .csv, digits, mnist, tfds:NAME")
+    p.add_argument("--weights", help="a pretrained tag (imagenet) or a local .weights.h5/.keras file of MODEL")
+    p.add_argument("--image-size", type=int, help="load images at this size (default: the model's input size)")
+    p.add_argument("--epochs", type=int, default=10, help="the most epochs of each stage (early stopping)")
+    p.add_argument("--labels-per-class", type=int, help="keep this many training labels per class")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="stage 1 (head); stage 2 uses a tenth")
+    p.add_argument("--unfreeze", type=int, default=2, help="top blocks trained in stage 2 (0: head only)")
+    p.add_argument("--patience", type=int, default=3, help="epochs without a better validation loss before stopping")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save", help="the fine-tuned .keras path (default REPORT_DIR/<model>_finetuned.keras)")
+    p.add_argument("--out", help="report folder (default runs/finetune_<model>_<date>)")
+    p.set_defaults(fn=_cmd_finetune)
+
+    p = sub.add_parser("predict", help="the top classes of image files under a fine-tuned .keras model")
+    p.add_argument("model", help="a .keras file (python -m zoo finetune writes one)")
+    p.add_argument("images", nargs="+", help="PNG, JPEG, BMP or GIF files")
+    p.add_argument("--top", type=int, default=3, help="classes printed per image")
+    p.set_defaults(fn=_cmd_predict)
 
     p = sub.add_parser("reproduce", help="run the reproduce suite and print the results table")
     p.add_argument("--suite", default="quick", choices=["quick", "full"])
