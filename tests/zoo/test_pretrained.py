@@ -238,7 +238,7 @@ def test_bad_tags_and_weights_are_clear_errors(monkeypatch):
                                          r"the models that have them: .*resnet50"):
         zoo.get("resnet18", weights="imagenet")
     with pytest.raises(ValueError, match=r"invalid weights='imagenet1k'; expected a path ending in .weights.h5 or "
-                                         r".keras, or a pretrained tag \('imagenet'\)"):
+                                         r".keras, or a pretrained tag \('fonts', 'imagenet'\)"):
         zoo.get("resnet50", weights="imagenet1k")
     with pytest.raises(ValueError, match="invalid weights='x.keras'"):
         zoo.get("resnet50.imagenet", weights="x.keras")

@@ -85,19 +85,6 @@ def test_fine_tune_by_name_loads_weights_of_another_class_count(tmp_path):
     assert result.model.get_layer("block3_conv1").trainable
 
 
-@pytest.mark.slow
-def test_transfer_from_digits_0_4_to_5_9_with_10_percent_of_the_labels():
-    out = transfer.digits_transfer_experiment("simple_cnn", model_kwargs=dict(filters=(16, 32, 64)), seed=0)
-    assert out["labelled"] < 70 and out["source"] > 0.95
-    assert len(out["histories"]["stage1"]["loss"]) == 5 and len(out["histories"]["stage2"]["loss"]) == 35
-    assert len(out["histories"]["scratch"]["loss"]) == 40  # the same budget as the transfer stages
-    assert out["transfer"] > 0.9  # seeds 0-9 gave 0.933-0.989; a margin for run-to-run noise
-    assert 0.85 < out["scratch"] <= 1 and 0.85 < out["scratch_unaugmented"] <= 1
-    # Not asserted: that transfer beats scratch, which the issue asked to show. Over seeds 0-9 the
-    # transfer averaged 0.968, scratch with the same recipe 0.960 (gain 0.008 +- 0.006, 5 wins, 1 tie)
-    # and scratch without augmentation 0.968 (gain 0.000): within the noise (see README).
-
-
 @pytest.mark.parametrize("name, kwargs, expected", [
     ("resnet18", dict(input_shape=(32, 32, 3)), [f"conv{s}_block{b}" for s in (2, 3, 4, 5) for b in (1, 2)]),
     ("xception_small", dict(input_shape=(16, 16, 3), filters=(8, 16), stem_filters=8), ["block1", "block2"]),

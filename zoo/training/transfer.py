@@ -31,7 +31,7 @@ import numpy as np
 from zoo.core.checks import check_int
 from zoo.core.naming import HEAD, block_regex
 
-__all__ = ["TransferResult", "fine_tune", "as_splits", "blocks", "set_trainable", "replace_head", "digits_transfer_experiment"]
+__all__ = ["TransferResult", "fine_tune", "as_splits", "blocks", "set_trainable", "replace_head"]
 
 DEFAULT_STAGES = (
     dict(unfreeze=0, epochs=10, learning_rate=1e-3),
@@ -278,107 +278,3 @@ def __getattr__(name):
 
         return getattr(engine, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# --------------------------------------------------------------------------- the digits demonstration
-
-
-def _subset(x, y, fraction, seed):
-    """A stratified ``fraction`` of ``(x, y)`` (at least one example per class)."""
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        keep.extend(rng.choice(idx, size=max(1, int(round(fraction * len(idx)))), replace=False))
-    keep = np.sort(np.asarray(keep))
-    return x[keep], y[keep]
-
-
-def digits_transfer_experiment(backbone="simple_cnn", label_fraction=0.1, pretrain_epochs=30, stages=None,
-                               model_kwargs=None, image_size=16, augment=True, scratch_epochs=None,
-                               train_batchnorm=True, seed=0, workdir=None, verbose=0) -> dict:
-    """Pretrain on digits 0-4, transfer to digits 5-9 with ``label_fraction`` of their labels.
-
-    The same architecture is also trained from scratch on those labels with the same
-    augmentation, optimizer (Adam, cosine decay) and batch size (8), for as many epochs as
-    all transfer stages together, at the learning rate that suits random weights (3e-3
-    against the stages' 1e-2 head-only, 1e-3 fine-tuning). Returns the test
-    accuracies on digits 5-9 (``transfer``, ``scratch``, and ``scratch_unaugmented``: the
-    same without augmentation, which may suit so few labels better), the source model's on 0-4,
-    the labelled examples used, and the histories.
-
-    ``augment=True`` uses ``zoo.data.augmentation(translate=0.12, rotate=0.04, zoom=0.1)``
-    (or pass a callable; ``False`` for none) in all three trainings: features
-    pretrained on shifted and rotated 0-4 are what carries over to 5-9. The digits are
-    upsampled to ``image_size`` so that a few pixels of shift are a small change.
-    """
-    import os
-    import tempfile
-
-    import zoo
-    from zoo import data as zdata
-    from zoo.core.recipe import scheduled_learning_rate
-
-    if not 0 < label_fraction <= 1:
-        raise ValueError(f"invalid label_fraction={label_fraction!r}; expected a number in (0, 1]")
-    stages = _check_stages(stages or [dict(unfreeze=0, epochs=5, learning_rate=1e-2),
-                                      dict(unfreeze="all", epochs=35, learning_rate=1e-3, schedule="cosine")])
-    if augment is True:
-        augment = zdata.augmentation(translate=0.12, rotate=0.04, zoom=0.1)
-    elif augment is False:
-        augment = None
-    splits = zdata.load("digits", image_size=image_size, seed=seed)
-    model_kwargs = dict(model_kwargs or {})
-
-    def part(pair, low):
-        x, y = pair
-        mask = (y < 5) if low else (y >= 5)
-        return x[mask], (y[mask] - (0 if low else 5)).astype("int32")
-
-    source = [part(p, True) for p in splits]
-    target = [part(p, False) for p in splits]
-    few = _subset(*target[0], label_fraction, seed)
-    input_shape = splits.input_shape
-
-    def trained(model, pair, learning_rate, epochs, batch_size, validation_data=None, aug=augment):
-        """Adam with cosine decay over the run, on augmented batches."""
-        lr = scheduled_learning_rate(learning_rate, "cosine", _total_steps(len(pair[1]), batch_size, epochs))
-        model.compile(optimizer=keras.optimizers.Adam(lr),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        train = zdata.as_dataset(*pair, batch_size=batch_size, seed=seed, augment=aug)
-        return model.fit(train, validation_data=validation_data, epochs=epochs, shuffle=False, verbose=verbose)
-
-    keras.utils.set_random_seed(seed)
-    pre = zoo.get(backbone, input_shape=input_shape, num_classes=5, **model_kwargs)
-    pre_hist = trained(pre, source[0], 2e-3, pretrain_epochs, 16, validation_data=source[1])
-    source_acc = pre.evaluate(*source[2], verbose=0, return_dict=True)["accuracy"]
-
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        path = os.path.join(tmp, f"{backbone}_digits0-4.weights.h5")
-        pre.save_weights(path)
-        model = zoo.get(backbone, input_shape=input_shape, num_classes=5, **model_kwargs)
-        # fine_tune on a built model: load the pretrained file, swap the head, train in stages.
-        result = fine_tune(model, (few, target[1], target[2]), num_classes=5, weights=path, stages=stages,
-                           batch_size=8, train_batchnorm=train_batchnorm, augment=augment, seed=seed,
-                           verbose=verbose)
-
-    def from_scratch(aug):
-        keras.utils.set_random_seed(seed)
-        scratch = zoo.get(backbone, input_shape=input_shape, num_classes=5, **model_kwargs)
-        # The same budget as all transfer stages together (scratch_epochs to change it), in small batches so
-        # that it converges and its batch-norm statistics settle; no validation labels (it has only ``few``).
-        hist = trained(scratch, few, 3e-3, scratch_epochs or sum(s["epochs"] for s in stages), 8, aug=aug)
-        return float(scratch.evaluate(*target[2], verbose=0, return_dict=True)["accuracy"]), hist
-
-    scratch_acc, scratch_hist = from_scratch(augment)
-    # Augmentation can hurt a model trained from scratch on so few labels: report that baseline too.
-    plain_acc = from_scratch(None)[0] if augment is not None else scratch_acc
-    return {
-        "transfer": float(result.test["accuracy"]),
-        "scratch": scratch_acc,
-        "scratch_unaugmented": plain_acc,
-        "source": float(source_acc),
-        "labelled": int(len(few[1])),
-        "histories": {"pretrain": pre_hist.history, "scratch": scratch_hist.history,
-                      **{f"stage{i + 1}": h.history for i, h in enumerate(result.histories)}},
-    }
