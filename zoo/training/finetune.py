@@ -92,7 +92,8 @@ def _backbone(model, weights, input_range) -> _Backbone:
         return _from_keras(load_model(text), os.path.basename(text)[:-len(".keras")], weights, input_range)
     meta = zoo.info(text)  # an unknown name: UnknownModelError with close matches
     tag = registry._split_tag(text)[1] or (weights if weights in meta["pretrained"] else None)
-    shape = tuple(meta["defaults"].get("input_shape") or (None, None, 3))
+    trained_with = meta["pretrained"][tag].get("config", {}) if tag else {}  # the project's own tags' shapes
+    shape = tuple(trained_with.get("input_shape") or meta["defaults"].get("input_shape") or (None, None, 3))
     size = meta["pretrained"][tag]["input_size"] if tag else shape[0]
 
     def build(input_shape, num_classes):

@@ -172,9 +172,19 @@ def as_splits(data, data_kwargs=None):
     )
 
 
+#: An epoch of fewer batches than this repeats the training data up to it: 50 labels in batches of
+#: 32 would otherwise give 2 optimizer steps an epoch, and a few-label fine-tune would not move.
+MIN_STEPS_PER_EPOCH = 20
+
+
+def _steps_per_epoch(examples, batch_size):
+    """Optimizer steps of one epoch: a pass over ``examples`` (the last batch may be short), at least
+    :data:`MIN_STEPS_PER_EPOCH`."""
+    return max(-(-examples // batch_size), MIN_STEPS_PER_EPOCH)
+
+
 def _total_steps(examples, batch_size, epochs):
-    """Optimizer steps of ``epochs`` passes over ``examples`` in batches (the last one may be short)."""
-    return epochs * -(-examples // batch_size)
+    return epochs * _steps_per_epoch(examples, batch_size)
 
 
 def _check_stages(stages):
@@ -263,10 +273,13 @@ def fine_tune(
                                      _total_steps(examples, stage_batch, stage["epochs"]))
         model.compile(optimizer=make_optimizer(stage["optimizer"], lr),
                       loss="sparse_categorical_crossentropy", metrics=list(metrics))
-        train = splits.dataset("train", batch_size=stage_batch, seed=seed, augment=augment)  # shuffled each pass
+        steps = _steps_per_epoch(examples, stage_batch)
+        repeat = steps > -(-examples // stage_batch)  # few examples: an epoch is MIN_STEPS_PER_EPOCH batches
+        train = splits.dataset("train", batch_size=stage_batch, seed=seed, augment=augment, repeat=repeat)
         val = splits.dataset("val", batch_size=stage_batch)
         histories.append(model.fit(train, validation_data=val, epochs=stage["epochs"], shuffle=False,
-                                   callbacks=list(callbacks), verbose=verbose))
+                                   steps_per_epoch=steps if repeat else None, callbacks=list(callbacks),
+                                   verbose=verbose))
     test = model.evaluate(splits.dataset("test", batch_size=batch_size), verbose=0, return_dict=True)
     return TransferResult(model, histories, test, stages)
 
