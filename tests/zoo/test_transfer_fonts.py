@@ -24,3 +24,10 @@ def test_a_few_shot_transfer_starts_from_the_fonts_answer(tmp_path):
     results = {"transfer": {1: [0.8, 0.9], 5: [0.9, 0.95]}, "scratch": {1: [0.5, 0.6], 5: [0.85, 0.9]}}
     path = fonts_transfer.plot(results, str(tmp_path / "curve.png"), "test")
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_finetune_from_the_fonts_tag_reads_digits_at_its_8x8x1_and_learns():
+    result = zoo.finetune("simple_cnn", "digits", weights="fonts", labels_per_class=5, epochs=3)
+    assert result.model.input_shape == (None, 8, 8, 1)
+    # 50 labels, two stages of 3 epochs of 20 steps (MIN_STEPS_PER_EPOCH): far above chance (0.1)
+    assert result.test["accuracy"] > 0.5
