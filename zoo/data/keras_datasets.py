@@ -8,7 +8,7 @@ puts them under ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``)::
     cifar-10-batches-py-target/cifar-10-batches-py/    cifar10: data_batch_1..5, test_batch, batches.meta
     cifar-100-python-target/cifar-100-python/          cifar100: train, test, meta
 
-(the older tf.keras layout without ``-target/`` is found too). The CIFAR pickles are
+(the older Keras 2 layout without ``-target/`` is found too). The CIFAR pickles are
 read with Keras's own restricted unpickler, which refuses anything but arrays.
 Nothing is downloaded unless ``download=True``, and never with ``DLZOO_OFFLINE=1``.
 """
