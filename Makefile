@@ -1,4 +1,5 @@
-# dlzoo: `make run` runs the reference suite, `make test` the tests. Both set up .venv first.
+# dlzoo: `make run` runs the reference suite (its table also goes to docs/results/ and README.md),
+# `make test` the tests. Both set up .venv first; `make run` exits non-zero when an entry does not pass.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m zoo reproduce --suite quick
+	$(PY) -m zoo reproduce --suite quick --docs docs/results --readme README.md
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

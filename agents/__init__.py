@@ -17,10 +17,10 @@ come from the registry: every registered agent, built in or from a plugin
 (entry-point group ``dlzoo.agents``), is an attribute of this package.
 """
 
-import os as _os
 
-_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from zoo.core import quiet as _quiet  # noqa: E402  (TensorFlow's logs stay off the console)
+
+_quiet.install()
 
 from agents import registry as _registry  # noqa: E402
 from agents.base import Agent  # noqa: E402

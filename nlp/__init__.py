@@ -8,10 +8,10 @@
 >>> w2v.wv.most_similar("function")
 """
 
-import os as _os
 
-_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from zoo.core import quiet as _quiet  # noqa: E402  (TensorFlow's logs stay off the console)
+
+_quiet.install()
 
 from nlp import corpora  # noqa: E402
 from nlp.embeddings import FastText, GloVe, Word2Vec  # noqa: E402

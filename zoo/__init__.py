@@ -25,11 +25,11 @@ The short names in the right column are the modules' public names: ``zoo.train.f
 import importlib as _importlib
 import importlib.abc as _abc
 import importlib.util as _util
-import os as _os
 import sys as _sys
 
-_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from zoo.core import quiet as _quiet  # TensorFlow's logs stay off the console
+
+_quiet.install()
 
 from zoo.registry import (  # noqa: E402
     ModelInfo,

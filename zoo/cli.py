@@ -96,13 +96,13 @@ def _cmd_predict(args):
 def _cmd_reproduce(args):
     from zoo.reproduce import format_table, run_suite
 
-    results = run_suite(args.suite, only=args.only, out_dir=args.out)
+    results = run_suite(args.suite, only=args.only, out_dir=args.out, docs_dir=args.docs, readme=args.readme)
     print()
     print(format_table(results))
     failed = [r.name for r in results if r.status != "pass"]
     print(f"\n{len(results) - len(failed)} passed, {len(failed)} not passing"
           + (f": {', '.join(failed)}" if failed else ""))
-    return 0
+    return 1 if failed else 0  # the table first, then an exit status scripts and CI can rely on
 
 
 def _calibration(args, model):
@@ -148,20 +148,26 @@ def _cmd_serve(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m zoo", description="dlzoo model zoo")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's logs (C++ and Python), which are off by default")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("list", help="list registered models")
+    def command(name, **kwargs):  # every command takes --verbose
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = command("list", help="list registered models")
     p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. 'resnet*'")
     p.add_argument("--family")
     p.add_argument("--task")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(fn=_cmd_list)
 
-    p = sub.add_parser("info", help="metadata of one model")
+    p = command("info", help="metadata of one model")
     p.add_argument("name")
     p.set_defaults(fn=_cmd_info)
 
-    p = sub.add_parser("train", help="train a model with its reference recipe (on its data or yours)")
+    p = command("train", help="train a model with its reference recipe (on its data or yours)")
     p.add_argument("name")
     p.add_argument("--data", help="a zoo.data.load source: built-in (digits), a folder of images, .npz, .csv, "
                                   "mnist, tfds:NAME (default: the recipe's)")
@@ -175,7 +181,7 @@ def build_parser():
                    help="train with zoo.train.fit under this tf.distribute strategy (multi_worker reads TF_CONFIG)")
     p.set_defaults(fn=_cmd_train)
 
-    p = sub.add_parser("finetune", help="fine-tune a model on your images in two stages; write a .keras and a report")
+    p = command("finetune", help="fine-tune a model on your images in two stages; write a .keras and a report")
     p.add_argument("model", help="a registered name (python -m zoo list), NAME.TAG (resnet50.imagenet) or a .keras file")
     p.add_argument("--data", required=True, help="a zoo.data.load source: a folder of images (one subfolder per "
                                                  "class), .npz, .csv, digits, mnist, tfds:NAME")
@@ -192,21 +198,23 @@ def build_parser():
     p.add_argument("--out", help="report folder (default runs/finetune_<model>_<date>)")
     p.set_defaults(fn=_cmd_finetune)
 
-    p = sub.add_parser("predict", help="the top classes of image files under a fine-tuned .keras model")
+    p = command("predict", help="the top classes of image files under a fine-tuned .keras model")
     p.add_argument("model", help="a .keras file (python -m zoo finetune writes one)")
     p.add_argument("images", nargs="+", help="PNG, JPEG, BMP or GIF files")
     p.add_argument("--top", type=int, default=3, help="classes printed per image")
     p.set_defaults(fn=_cmd_predict)
 
-    p = sub.add_parser("reproduce", help="run the reproduce suite and print the results table")
+    p = command("reproduce", help="run the reproduce suite and print the results table")
     p.add_argument("--suite", default="quick", choices=["quick", "full"])
-    p.add_argument("--only", default="*", help="fnmatch pattern over entry names")
+    p.add_argument("--only", default="*", help="glob patterns over entry names, comma-separated, run in that order")
     p.add_argument("--out", help="output folder (default runs/<date>)")
+    p.add_argument("--docs", help="also write the generated tables SUITE.md and SUITE.json here (make run: docs/results)")
+    p.add_argument("--readme", help="with --docs, rewrite this README's results block (between its markers)")
     p.set_defaults(fn=_cmd_reproduce)
 
-    for command, default in (("export", None), ("quantize", "int8")):
-        p = sub.add_parser(command, help=(
-            "export a .keras model: OUT.tflite (LiteRT), OUT.keras or a SavedModel folder" if command == "export"
+    for name, default in (("export", None), ("quantize", "int8")):
+        p = command(name, help=(
+            "export a .keras model: OUT.tflite (LiteRT), OUT.keras or a SavedModel folder" if name == "export"
             else "quantize a .keras model: OUT.tflite (full-int8 LiteRT) or OUT.keras (Keras int8 weights)"))
         p.add_argument("model", help="a .keras file")
         p.add_argument("out", help="OUT.tflite, OUT.keras or a folder (SavedModel)")
@@ -215,7 +223,7 @@ def build_parser():
         p.add_argument("--data", help="int8 calibration from a built-in dataset (e.g. digits), shaped to the model")
         p.set_defaults(fn=_cmd_export)
 
-    p = sub.add_parser("serve", help="serve a SavedModel, .tflite or .keras file over HTTP (TF Serving's REST shape)")
+    p = command("serve", help="serve a SavedModel, .tflite or .keras file over HTTP (TF Serving's REST shape)")
     p.add_argument("path")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--host", default="127.0.0.1")
@@ -227,6 +235,11 @@ def build_parser():
 
 
 def main(argv=None):
+    from zoo.core import quiet
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--verbose" in argv:  # before anything imports TensorFlow (building the parser does)
+        quiet.set_verbose(True)
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)

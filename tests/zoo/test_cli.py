@@ -32,7 +32,7 @@ def test_reproduce_writes_table_and_report(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| perceptron" in out and "pass" in out
     report = (tmp_path / "report.md").read_text()
-    assert "| perceptron" in report and "## Environment" in report
+    assert "| `perceptron` |" in report and "## Environment" in report and "at commit " in report
     assert "![perceptron](perceptron_curves.png)" in report
     assert (tmp_path / "perceptron_curves.png").read_bytes()[:4] == b"\x89PNG"
     results = json.loads((tmp_path / "results.json").read_text())

@@ -4,7 +4,12 @@ A recipe is data in the registry (``zoo.info(name)["recipe"]``)::
 
     dict(data="digits", data_kwargs=dict(flat=True), optimizer="adam",
          learning_rate=1e-3, loss="sparse_categorical_crossentropy",
-         metrics=["accuracy"], epochs=40, batch_size=32, model_kwargs={})
+         metrics=["accuracy"], epochs=40, batch_size=32, model_kwargs={},
+         schedule="cosine", restore_best=True)
+
+``schedule`` decays the learning rate over the run (``"constant"`` by default);
+``restore_best`` ends the run on the weights of its best validation epoch
+(``keras.callbacks.EarlyStopping(restore_best_weights=True)`` without stopping early).
 
 This module sits below the registry (``zoo.get(name, compile=True)`` uses it);
 running a recipe end to end is ``zoo.train.train_recipe``.
@@ -53,14 +58,21 @@ def scheduled_learning_rate(learning_rate, schedule="constant", total_steps=None
     return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
 
 
-def compile_from_recipe(model, recipe: dict, name: str | None = None, **overrides):
-    """Compile ``model`` with the recipe's optimizer, loss and metrics (``overrides`` win)."""
+def compile_from_recipe(model, recipe: dict, name: str | None = None, total_steps: int | None = None, **overrides):
+    """Compile ``model`` with the recipe's optimizer, loss and metrics (``overrides`` win).
+
+    The recipe's ``schedule`` (``"cosine"``) decays the learning rate over ``total_steps``, the
+    steps of the whole run; without ``total_steps`` (the run's length unknown) it stays constant.
+    """
     recipe = {**recipe, **overrides}
     loss = recipe.get("loss")
     if isinstance(loss, dict):  # a Keras loss config, e.g. {"class_name": ..., "config": {"from_logits": True}}
         loss = keras.losses.get(loss)
+    learning_rate = recipe.get("learning_rate", 1e-3)
+    if total_steps is not None:
+        learning_rate = scheduled_learning_rate(learning_rate, recipe.get("schedule", "constant"), total_steps)
     model.compile(
-        optimizer=make_optimizer(recipe.get("optimizer", "adam"), recipe.get("learning_rate", 1e-3)),
+        optimizer=make_optimizer(recipe.get("optimizer", "adam"), learning_rate),
         loss=loss,
         metrics=list(recipe.get("metrics", [])),
     )

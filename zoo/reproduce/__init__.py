@@ -5,6 +5,13 @@ figure; ``@entry`` registers it with the reference it must reach. Every module
 in this package is imported to collect entries, so an area adds its entries by
 adding a module here. Registered models with a recipe get an entry each
 (``models.py``). A failing entry does not stop the suite: the table says why.
+
+Every entry runs in :func:`zoo.core.seeding.fresh_state`: a cleared Keras
+session, every seed set, op determinism on, so its figure is the same alone or
+after any other entry. A *seeded* entry (``seeded=True``, e.g. every recipe)
+takes ``seed=`` and runs on each seed of the suite: seed 0 in the quick suite,
+0, 1 and 2 in the full one, where its value is the mean and it passes only if
+its worst seed reaches the reference.
 """
 
 from __future__ import annotations
@@ -16,16 +23,19 @@ import importlib
 import json
 import os
 import pkgutil
-import platform
+import statistics
 import time
 import traceback
 from collections.abc import Callable
 
-from zoo.core.io import atomic_write
+from zoo.reproduce.report import format_table, update_readme, write_docs, write_report
 
-__all__ = ["Entry", "Result", "entry", "list_entries", "run_suite", "format_table"]
+__all__ = ["Entry", "Result", "entry", "list_entries", "run_suite", "format_table", "SUITES", "SEEDS"]
 
 SUITES = ("quick", "full")
+
+#: The seeds a seeded entry runs on, per suite.
+SEEDS = {"quick": (0,), "full": (0, 1, 2)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +47,7 @@ class Entry:
     reference: float
     mode: str = "max"  # "max": value must be >= reference; "min": <=
     suites: tuple = ("quick", "full")
+    seeded: bool = False  # fn takes seed= and runs on every seed of the suite
 
 
 @dataclasses.dataclass
@@ -44,24 +55,35 @@ class Result:
     name: str
     data: str
     metric: str
-    value: float | None
+    value: float | None  # the mean over the seeds it ran on
     reference: float
     mode: str
     seconds: float
     passed: bool
     error: str | None = None
     extra: dict = dataclasses.field(default_factory=dict)
+    values: dict = dataclasses.field(default_factory=dict)  # seed -> value (one item for an unseeded entry)
 
     @property
     def status(self):
         return "error" if self.error else ("pass" if self.passed else "FAIL")
 
+    @property
+    def std(self):
+        return statistics.pstdev(self.values.values()) if len(self.values) > 1 else 0.0
+
+    @property
+    def worst(self):
+        if not self.values:
+            return None
+        return (min if self.mode == "max" else max)(self.values.values())
+
 
 _ENTRIES: dict[str, Entry] = {}
 
 
-def entry(name, *, data, metric, reference, mode="max", suites=("quick", "full")):
-    """Register ``fn(out_dir) -> value | dict`` as a suite entry.
+def entry(name, *, data, metric, reference, mode="max", suites=("quick", "full"), seeded=False):
+    """Register ``fn(out_dir) -> value | dict`` (``fn(out_dir, seed)`` when ``seeded``) as a suite entry.
 
     The dict holds ``value`` (compared with ``reference``) and optionally
     ``history`` (a Keras history dict: plotted as learning curves), ``images``
@@ -73,7 +95,7 @@ def entry(name, *, data, metric, reference, mode="max", suites=("quick", "full")
     def decorate(fn):
         if name in _ENTRIES:
             raise ValueError(f"reproduce entry {name!r} is already registered")
-        _ENTRIES[name] = Entry(name, fn, data, metric, float(reference), mode, tuple(suites))
+        _ENTRIES[name] = Entry(name, fn, data, metric, float(reference), mode, tuple(suites), bool(seeded))
         return fn
 
     return decorate
@@ -85,118 +107,98 @@ def _collect():
 
 
 def list_entries(suite="quick", only="*") -> list[Entry]:
+    """The entries of ``suite`` matching ``only``: glob patterns separated by commas, run in that order
+    (``"lstm,mlp"`` runs lstm first; the entries one pattern matches come in name order)."""
+    from zoo.core.checks import check_choice, fail
+
     _collect()
-    if suite not in SUITES:
-        raise ValueError(f"invalid suite={suite!r}; expected one of {SUITES}")
-    return [e for name, e in sorted(_ENTRIES.items()) if suite in e.suites and fnmatch.fnmatchcase(name, only)]
+    check_choice("suite", suite, SUITES)
+    if not isinstance(only, str):
+        fail("only", only, "a string of glob patterns separated by commas, such as 'lstm,mlp*'", error=TypeError)
+    chosen = []
+    for pattern in (p.strip() for p in only.split(",")):
+        for name, e in sorted(_ENTRIES.items()):
+            if suite in e.suites and fnmatch.fnmatchcase(name, pattern) and e not in chosen:
+                chosen.append(e)
+    return chosen
 
 
-def _run_one(e: Entry, out_dir: str) -> Result:
+def _run_one(e: Entry, out_dir: str, seeds) -> Result:
+    from zoo.core.seeding import fresh_state
+
     start = time.perf_counter()
+    values, extra = {}, {}
     try:
-        out = e.fn(out_dir)
-        extra = dict(out) if isinstance(out, dict) else {"value": out}
-        value = float(extra.pop("value"))
-        passed = value >= e.reference if e.mode == "max" else value <= e.reference
-        return Result(e.name, e.data, e.metric, value, e.reference, e.mode, time.perf_counter() - start, passed, extra=extra)
+        for seed in seeds if e.seeded else (0,):
+            with fresh_state(seed):
+                out = e.fn(out_dir, seed=seed) if e.seeded else e.fn(out_dir)
+            out = dict(out) if isinstance(out, dict) else {"value": out}
+            values[seed] = float(out.pop("value"))
+            extra = extra or out  # the first seed's history, tables and figures
+        if len(values) > 1:
+            extra["values_by_seed"] = values
+        value = statistics.fmean(values.values())
+        result = Result(e.name, e.data, e.metric, value, e.reference, e.mode, time.perf_counter() - start, False,
+                        extra=extra, values=values)
+        result.passed = result.worst >= e.reference if e.mode == "max" else result.worst <= e.reference
+        return result
     except Exception as err:  # one failing entry must not stop the suite
         tb = traceback.format_exc(limit=3)
         return Result(e.name, e.data, e.metric, None, e.reference, e.mode, time.perf_counter() - start,
-                      False, error=f"{type(err).__name__}: {err}", extra={"traceback": tb})
+                      False, error=f"{type(err).__name__}: {err}", extra={"traceback": tb}, values=values)
 
 
-def run_suite(suite="quick", only="*", out_dir=None, echo=print) -> list[Result]:
-    """Run every entry of ``suite`` matching ``only``; write results.json and report.md to ``out_dir``."""
+def _clock(seconds) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def _expected_seconds(docs_dir, suite) -> dict:
+    """Seconds per entry in the last run recorded in ``docs_dir`` (for the time estimates)."""
+    try:
+        with open(os.path.join(docs_dir or "", f"{suite}.json"), encoding="utf-8") as f:
+            return {name: r["seconds"] for name, r in json.load(f)["results"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def run_suite(suite="quick", only="*", out_dir=None, echo=print, docs_dir=None, readme=None) -> list[Result]:
+    """Run every entry of ``suite`` matching ``only``; write results.json and report.md to ``out_dir``.
+
+    ``docs_dir``: also write the generated tables there (``SUITE.md``, ``SUITE.json``), and with
+    ``readme`` rewrite its results block, when the whole suite ran (``only="*"``). ``echo`` gets
+    one line per entry as it ends: its figure, time so far and an estimate of the time left.
+    """
     entries = list_entries(suite, only)
     if not entries:
         raise ValueError(f"no reproduce entry matches only={only!r} in suite {suite!r}")
     out_dir = out_dir or os.path.join("runs", datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S"))
     os.makedirs(out_dir, exist_ok=True)
-    results = []
+    expected = _expected_seconds("docs/results" if docs_dir is None else docs_dir, suite)
+    results, start = [], time.perf_counter()
+    live = echo is print  # on the console the line starts when the entry does and ends with its figure
     for i, e in enumerate(entries, 1):
-        echo(f"[{i}/{len(entries)}] {e.name} ...")
-        results.append(_run_one(e, out_dir))
-        r = results[-1]
-        echo(f"    {r.status}: {r.metric}={_fmt(r.value)} (reference {_ref(r)}) in {r.seconds:.1f}s"
-             + (f" -- {r.error}" if r.error else ""))
-    write_report(results, out_dir, suite)
+        head = f"[{i}/{len(entries)}] {e.name}: "
+        if live:
+            print(head, end="", flush=True)
+        results.append(_run_one(e, out_dir, SEEDS[suite]))
+        r, elapsed = results[-1], time.perf_counter() - start
+        rest = entries[i:]
+        known = [expected[x.name] for x in rest if x.name in expected]
+        left = sum(known) + elapsed / i * (len(rest) - len(known))
+        line = (f"{r.status} {r.metric}={_value(r)} in {r.seconds:.1f}s · {_clock(elapsed)} elapsed, "
+                f"about {_clock(left)} left" + (f" -- {r.error}" if r.error else ""))
+        echo(line if live else head + line)
+    wall = time.perf_counter() - start
+    env = write_report(results, out_dir, suite, wall)
+    if docs_dir and only == "*":
+        write_docs(results, docs_dir, suite, env, wall)
+        if readme:
+            update_readme(readme, results, suite, env, wall, os.path.join(docs_dir, f"{suite}.md"))
     return results
 
 
-def _fmt(value):
-    return "-" if value is None else f"{value:.4g}"
+def _value(r):
+    from zoo.reproduce.report import fmt, ref
 
-
-def _ref(r):
-    return ("≥ " if r.mode == "max" else "≤ ") + f"{r.reference:.4g}"
-
-
-def format_table(results) -> str:
-    rows = [("entry", "data", "metric", "value", "reference", "status", "seconds")]
-    rows += [(r.name, r.data, r.metric, _fmt(r.value), _ref(r), r.status, f"{r.seconds:.1f}") for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
-
-
-def environment() -> dict:
-    from importlib import metadata
-
-    import keras
-    import tensorflow as tf
-
-    versions = {}
-    for package in ("gymnasium", "sentencepiece", "keras-tuner", "ai-edge-litert",
-                    "tensorflow-model-optimization", "scikit-learn", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        **versions,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-        "devices": [d.device_type for d in tf.config.list_physical_devices()],
-    }
-
-
-def _plot_curves(results, out_dir):
-    """A learning-curve PNG for every result that returned its history."""
-    from zoo.insight.diagnostics import plot_history
-
-    for r in results:
-        history = r.extra.get("history")
-        if not history or r.extra.get("curves"):
-            continue
-        try:
-            path = os.path.join(out_dir, f"{r.name}_curves.png")
-            r.extra["curves"] = plot_history(history, path, title=r.name)
-        except (ValueError, TypeError) as err:  # a history without plottable metrics
-            r.extra["curves_error"] = str(err)
-
-
-def write_report(results, out_dir, suite):
-    _plot_curves(results, out_dir)
-    env = environment()
-    payload = {"suite": suite, "environment": env, "results": [dataclasses.asdict(r) for r in results]}
-    atomic_write(os.path.join(out_dir, "results.json"), json.dumps(payload, indent=2, default=str))
-    failed = [r for r in results if r.status != "pass"]
-    lines = [f"# dlzoo reproduce suite: {suite}", "", format_table(results), ""]
-    if failed:
-        lines += ["## Not passing", ""]
-        lines += [f"- **{r.name}**: " + (r.error or f"{r.metric}={_fmt(r.value)}, reference {_ref(r)}") for r in failed]
-        lines.append("")
-    tables = [(r.name, r.extra["table"]) for r in results if r.extra.get("table")]
-    for name, table in tables:
-        lines += [f"## {name}", "", table, ""]
-    images = [(r.name, p) for r in results for p in r.extra.get("images", [])]
-    images += [(r.name, r.extra["curves"]) for r in results if r.extra.get("curves")]
-    if images:
-        lines += ["## Figures", ""] + [f"![{n}]({os.path.relpath(p, out_dir)})" for n, p in images] + [""]
-    lines += ["## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()]
-    atomic_write(os.path.join(out_dir, "report.md"), "\n".join(lines) + "\n")
-
+    return f"{fmt(r.value)} ({ref(r)})"

@@ -1,4 +1,4 @@
-"""One suite entry per registered model that has a reference recipe and result."""
+"""One suite entry per registered model that has a reference recipe and result, run on every seed of the suite."""
 
 from zoo import registry
 from zoo.reproduce import entry
@@ -6,8 +6,8 @@ from zoo.training import train_recipe
 
 
 def _model_entry(name):
-    def run(out_dir):
-        result = train_recipe(name)
+    def run(out_dir, seed=0):
+        result = train_recipe(name, seed=seed)
         metric = registry.info(name)["reference"]["metric"]
         return {"value": result.test[metric], "history": result.history.history}
 
@@ -26,6 +26,7 @@ def _register_all():
                 reference=ref["value"],
                 mode=ref.get("mode", "max"),
                 suites=tuple(meta["recipe"].get("suites", ("quick", "full"))),
+                seeded=True,
             )(_model_entry(name))
 
 

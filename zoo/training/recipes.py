@@ -12,10 +12,11 @@ import time
 
 import keras
 
-from zoo.core.recipe import compile_from_recipe
+from zoo.core.recipe import compile_from_recipe, scheduled_learning_rate
+from zoo.core.seeding import seed_everything
 from zoo.training.loop import fit, metric_for
 
-__all__ = ["TrainResult", "train_recipe", "evaluate_arrays"]
+__all__ = ["TrainResult", "train_recipe", "recipe_callbacks", "evaluate_arrays"]
 
 @dataclasses.dataclass
 class TrainResult:
@@ -66,7 +67,7 @@ def train_recipe(
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"invalid epochs={epochs!r}; expected a positive integer")
 
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)  # Python, NumPy, TensorFlow, Keras; op determinism
     splits = zdata.load(data, seed=seed, **_data_kwargs(recipe, data))
     kwargs = dict(input_shape=splits.input_shape, num_classes=splits.num_classes)
     kwargs.update(recipe.get("model_kwargs", {}))
@@ -74,6 +75,8 @@ def train_recipe(
     kwargs = {k: v for k, v in kwargs.items() if k in meta["arguments"]}
     if batch_size == "full":
         batch_size = len(splits.labels("train"))
+    total_steps = epochs * -(-len(splits.labels("train")) // batch_size)
+    callbacks = [*callbacks, *recipe_callbacks(recipe, epochs)]
     if splits.streamed:  # a folder, tfds: batches from its tf.data pipeline (under a strategy, test as arrays)
         train, val = (splits.dataset(s, batch_size=batch_size, seed=seed) for s in ("train", "val"))
     else:
@@ -84,14 +87,15 @@ def train_recipe(
             lambda: _apply_bn_momentum(zoo.get(name, **kwargs), recipe), train if splits.streamed else (x, y),
             validation_data=val, epochs=epochs,
             batch_size=batch_size, seed=seed, optimizer=recipe.get("optimizer", "adam"),
-            learning_rate=recipe.get("learning_rate", 1e-3), loss=recipe.get("loss"),
+            learning_rate=scheduled_learning_rate(recipe.get("learning_rate", 1e-3), recipe.get("schedule", "constant"),
+                                                  total_steps), loss=recipe.get("loss"),
             metrics=list(recipe.get("metrics", [])), callbacks=list(callbacks), strategy=strat, verbose=verbose,
         )
         model = history.model
         test = evaluate_arrays(model, *splits.arrays("test"), recipe.get("loss"), recipe.get("metrics", []))
         return TrainResult(model, history, test, time.perf_counter() - start, data)
     model = _apply_bn_momentum(zoo.get(name, **kwargs), recipe)
-    compile_from_recipe(model, recipe)
+    compile_from_recipe(model, recipe, total_steps=total_steps)
 
     start = time.perf_counter()
     if splits.streamed:
@@ -105,6 +109,19 @@ def train_recipe(
         )
         test = model.evaluate(*splits.test, verbose=0, return_dict=True)
     return TrainResult(model, history, test, time.perf_counter() - start, data)
+
+
+def recipe_callbacks(recipe, epochs) -> list:
+    """The callbacks a recipe asks for: ``restore_best`` ends on the best validation epoch's weights
+    (by ``val_loss``, or the validation metric it names, e.g. ``"val_accuracy"``).
+
+    A short run on small data ends wherever its last large step landed; the best of its
+    epochs on the validation split is the figure that holds from seed to seed.
+    """
+    if not recipe.get("restore_best"):
+        return []
+    monitor = recipe["restore_best"] if isinstance(recipe["restore_best"], str) else "val_loss"
+    return [keras.callbacks.EarlyStopping(monitor=monitor, patience=epochs + 1, restore_best_weights=True)]
 
 
 def _data_kwargs(recipe, data) -> dict:
