@@ -24,7 +24,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e ".[bench]"
-	$(PY) scripts/bench_all.py
+	$(PY) scripts/bench_all.py --docs docs/results
 
 list: $(STAMP)
 	$(PY) -m zoo list

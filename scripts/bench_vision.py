@@ -27,7 +27,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from zoo.core import quiet  # noqa: E402
+
+quiet.install()  # TensorFlow's logs stay off the console (DLZOO_VERBOSE=1 brings them back)
 
 PARTS = ("resnet50", "load", "families")
 LOAD_MODELS = ("resnet50", "efficientnet_b0")

@@ -20,7 +20,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from zoo.core import quiet  # noqa: E402
+
+quiet.install()  # TensorFlow's logs stay off the console (DLZOO_VERBOSE=1 brings them back)
 
 DEFAULT_OUT = os.path.join(ROOT, "zoo", "weights", "files", "simple_cnn_fonts8.h5")
 MODEL = dict(input_shape=(8, 8, 1), num_classes=62, filters=(32, 64, 128))

@@ -1,12 +1,12 @@
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Two logical CPU devices for the tf.distribute tests; must happen before TF initialises.
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+import zoo  # noqa: E402, F401  (first: TensorFlow is imported quietly, zoo/core/quiet.py)
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,9 @@ import tempfile
 
 import numpy as np
 
+from zoo.core.checks import check_path, fail
 from zoo.core.io import atomic_dir, atomic_path, atomic_write
+from zoo.core.quiet import silenced
 
 log = logging.getLogger("zoo")
 
@@ -62,13 +64,11 @@ def _check_model(model, fn):
         except ImportError:
             pass
     if not ok:
-        raise TypeError(f"{fn}: model must be a keras.Model, got {type(model).__name__}")
+        fail("model", model, "a keras.Model", fn, error=TypeError)
 
 
 def _check_path(fn, path, suffix=None):
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{fn}: path must be a string or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
+    path = os.fspath(check_path("path", path, fn))
     if suffix and not path.endswith(suffix):
         raise ValueError(f"{fn}: invalid path={path!r}; expected a path ending in {suffix!r}")
     parent = os.path.dirname(os.path.abspath(path))
@@ -91,6 +91,9 @@ def input_specs(model, input_shape=None, batch_size=None, fn="export"):
     if not inputs:
         raise ValueError(f"{fn}: model {_model_name(model)!r} has no defined inputs; build it on a keras.Input first")
     shapes = [tuple(t.shape[1:]) for t in inputs]
+    if input_shape is not None and not isinstance(input_shape, (tuple, list)):
+        fail("input_shape", input_shape, f"a shape tuple such as {shapes[0]} (without the batch axis), or None", fn,
+             error=TypeError)
     if input_shape is not None:
         given = [tuple(input_shape)] if len(inputs) == 1 else [tuple(s) for s in input_shape]
         if len(given) != len(shapes) or any(len(g) != len(s) for g, s in zip(given, shapes)):
@@ -276,7 +279,8 @@ def _convert(converter, quantize=None, calibration=None, name="model", batch=1):
 
             converter.representative_dataset = representative_dataset
     try:
-        return converter.convert()
+        with silenced():  # the converter's C++ lines ("Ignored output_format", op counts); its errors are raised
+            return converter.convert()
     except Exception as err:  # the converter raises ConverterError and others
         message = str(err).strip().splitlines()
         detail = " ".join(line.strip() for line in message if "error" in line.lower())[:800] or " ".join(message)[:800]

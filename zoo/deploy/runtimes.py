@@ -19,15 +19,15 @@ import threading
 
 import numpy as np
 
+from zoo.core.checks import check_path
+from zoo.core.quiet import silenced
 from zoo.deploy.streaming import _call, batch_predict
 
 __all__ = ["LiteRTModel", "SavedModelRunner", "KerasRunner", "load"]
 
 
 def _check_file(cls, path, what):
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{cls}: path must be a string or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
+    path = os.fspath(check_path("path", path, cls))
     if not os.path.exists(path):
         raise FileNotFoundError(f"{cls}: {what} {path!r} does not exist")
     return path
@@ -60,8 +60,9 @@ class LiteRTModel(_Runner):
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"LiteRTModel: invalid num_threads={num_threads!r}; expected None or a positive integer")
         try:
-            self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
-            self.interpreter.allocate_tensors()
+            with silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+                self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+                self.interpreter.allocate_tensors()
         except Exception as err:  # the runtime raises ValueError/RuntimeError for a bad file
             raise ValueError(f"LiteRTModel: could not load {self.path!r} as a LiteRT model: {err}") from err
         self._lock = threading.Lock()

@@ -17,7 +17,7 @@ import subprocess
 
 from zoo.core.io import atomic_write
 
-__all__ = ["format_table", "environment", "write_report", "write_docs", "update_readme", "README_MARKERS"]
+__all__ = ["format_table", "commit", "environment", "write_report", "write_docs", "update_readme", "README_MARKERS"]
 
 #: The block of README.md that ``--readme`` rewrites.
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
@@ -56,7 +56,8 @@ def format_table(results, markdown=False) -> str:
     return "\n".join(lines)
 
 
-def _commit() -> str:
+def commit() -> str:
+    """This checkout's short commit, noting uncommitted changes to tracked files ("unknown" outside git)."""
     try:
         done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
                               cwd=os.path.dirname(os.path.abspath(__file__)))
@@ -84,7 +85,7 @@ def environment() -> dict:
             versions[package] = "not installed"
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": commit(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

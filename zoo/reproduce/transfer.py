@@ -144,7 +144,6 @@ def _entry(out_dir, seeds):
             for n in results["transfer"]]
     table = "\n".join(["| labels per class | fine-tuned from fonts | from scratch | gain |", "|---:|---:|---:|---:|",
                        *rows, "", f"Zero-shot (no digit label, the fonts head's digit outputs): {shot:.3f}."])
-    print(table)
     image = plot(results, os.path.join(out_dir, f"transfer_fonts_to_digits_{len(seeds)}seeds.png"),
                  f"fonts -> digits, {len(seeds)} seeds")
     worst = min(gains.values())

@@ -14,7 +14,7 @@
 
 from zoo.core.recipe import SCHEDULES, compile_from_recipe, make_optimizer, scheduled_learning_rate
 from zoo.training.loop import MIXED_PRECISION, fit
-from zoo.training.recipes import TrainResult, evaluate_arrays, train_recipe
+from zoo.training.recipes import TrainResult, evaluate_arrays, recipe_callbacks, train_recipe
 
 __all__ = [
     "MIXED_PRECISION",
@@ -24,6 +24,7 @@ __all__ = [
     "evaluate_arrays",
     "fit",
     "make_optimizer",
+    "recipe_callbacks",
     "scheduled_learning_rate",
     "train_recipe",
 ]
