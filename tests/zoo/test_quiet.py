@@ -10,7 +10,8 @@ import numpy as np
 import zoo, keras, tensorflow as tf
 tf.config.list_physical_devices()
 model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-path = zoo.export.litert(model, {path!r}, quantize="int8", representative_data=np.random.default_rng(0).normal(size=(100, 4)).astype("float32"))
+calibration = np.random.default_rng(0).normal(size=(100, 4)).astype("float32")
+path = zoo.export.litert(model, {path!r}, quantize="int8", representative_data=calibration)
 print(zoo.inference.LiteRTModel(path).predict(np.ones((2, 4), "float32")).shape)
 """
 
