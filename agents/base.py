@@ -22,12 +22,12 @@ import tensorflow as tf
 
 from agents import save_util
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
-from agents.env_util import check_env_id, env_id, make_vec_env
+from agents.env_util import check_env, check_env_id, env_id, make_vec_env
 from agents.networks import AgentModel, ObsNormalizer
 from agents.optim import linear_schedule
 from agents.registry import list_agents, make, register_agent
 from agents.save_util import load
-from zoo.core.checks import fail, is_int
+from zoo.core.checks import check_array, check_bool, check_int, fail, is_int
 
 __all__ = [
     "Agent",
@@ -80,6 +80,9 @@ class Agent(abc.ABC):
 
     def __init__(self, env, policy: str = "mlp", seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
                  **hyperparams):
+        check_env(env)
+        check_int("verbose", verbose, minimum=0, owner=self.name)
+        check_bool("use_rl_zoo", use_rl_zoo, self.name)
         if policy not in ("mlp", "MlpPolicy"):
             raise ValueError(f"{self.name}: invalid policy={policy!r}; expected 'mlp' (or 'MlpPolicy')")
         if not is_int(seed):
@@ -225,12 +228,14 @@ class Agent(abc.ABC):
         """
         if not is_int(total_timesteps) or total_timesteps < 1:
             fail("total_timesteps", total_timesteps, "a positive integer", self.name)
+        check_bool("progress_bar", progress_bar, self.name)
+        check_bool("reset_num_timesteps", reset_num_timesteps, self.name)
         if callbacks is not None and not isinstance(callbacks, (list, tuple, keras.callbacks.CallbackList)):
             callbacks = [callbacks]
         callbacks = list(callbacks or [])
         for cb in callbacks:
             if not isinstance(cb, keras.callbacks.Callback):
-                raise TypeError(f"{self.name}: invalid callback {cb!r}; expected keras.callbacks.Callback instances")
+                fail("callbacks", cb, "a keras.callbacks.Callback or a list of them", self.name, error=TypeError)
         epochs = max(1, math.ceil(total_timesteps / self._steps_per_epoch()))
         if progress_bar:
             from zoo.callbacks import ProgressBar
@@ -295,7 +300,9 @@ class Agent(abc.ABC):
 
     def predict(self, observation, deterministic: bool = True):
         """Actions for one observation or a batch: ``(action, None)`` as stable-baselines3 returns."""
-        obs = np.asarray(observation, np.float32)
+        check_bool("deterministic", deterministic, self.name)
+        obs = check_array("observation", observation, f"an array of shape {self.observation_space.shape} or "
+                          f"(batch, *{self.observation_space.shape})", self.name, min_ndim=0)
         single = obs.shape == self.observation_space.shape
         if not single and obs.shape[1:] != self.observation_space.shape:
             raise ValueError(

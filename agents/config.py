@@ -11,9 +11,32 @@ import dataclasses
 import difflib
 import numbers
 
-from zoo.core.checks import fail
+from zoo.core.checks import fail, is_int
 
 __all__ = ["AgentConfig", "OnPolicyConfig", "OffPolicyConfig", "build_config", "check_schedule"]
+
+
+#: Annotation -> (test, what it accepts): the types every config field is checked against first.
+_TYPES = {
+    "int": (is_int, "an integer"),
+    "float": (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "True or False"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "tuple": (lambda v: isinstance(v, tuple), "a tuple"),
+}
+
+
+def _check_types(config, agent):
+    """A ``TypeError`` naming the first field whose value is not of its annotated type (``n_steps='8'``)."""
+    for field in dataclasses.fields(config):
+        text = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
+        kinds = [k.strip() for k in text.split("|")]  # "float | None"; a plugin's config may hold real types
+        value = getattr(config, field.name)
+        if (value is None and "None" in kinds) or any(k not in _TYPES for k in kinds if k != "None"):
+            continue  # None where allowed; an annotation this check does not know is the config's own business
+        if not any(_TYPES[k][0](value) for k in kinds if k != "None"):
+            accepted = " or ".join(_TYPES[k][1] for k in kinds if k != "None") + (" or None" if "None" in kinds else "")
+            fail(field.name, value, accepted, agent, error=TypeError)
 
 
 def _check_positive(config, names, agent):
@@ -51,7 +74,8 @@ class AgentConfig:
     _positive = ()  # fields that must be > 0, checked after learning_rate, n_envs, stats_window
 
     def check(self, agent: str):
-        """Raise ``ValueError`` naming the first invalid hyperparameter."""
+        """Raise ``TypeError`` (wrong type) or ``ValueError`` naming the first invalid hyperparameter."""
+        _check_types(self, agent)
         _check_positive(self, ("learning_rate", "n_envs", "stats_window") + tuple(self._positive), agent)
         if not isinstance(self.gamma, numbers.Real) or not 0 < self.gamma <= 1:
             fail("gamma", self.gamma, "a number in (0, 1]", agent)

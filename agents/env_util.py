@@ -10,9 +10,19 @@ import difflib
 
 import gymnasium as gym
 
-from zoo.core.checks import fail, is_int
+from zoo.core.checks import check_int, fail, is_int
 
-__all__ = ["make_vec_env", "check_env_id", "env_id"]
+__all__ = ["make_vec_env", "check_env", "check_env_id", "env_id"]
+
+
+def check_env(env, allow_none=False):
+    """A ``TypeError`` unless ``env`` is an id string, a ``gymnasium.Env`` or a vector env (or None when allowed)."""
+    if (env is None and allow_none) or isinstance(env, (str, gym.Env, gym.vector.VectorEnv)):
+        return env
+    raise TypeError(
+        f"invalid env={env!r} ({type(env).__name__}); expected a gymnasium id string, a gymnasium.Env "
+        "or a gymnasium.vector.VectorEnv" + (" or None" if allow_none else "")
+    )
 
 
 def check_env_id(env_id: str):
@@ -31,8 +41,10 @@ def make_vec_env(env, n_envs: int = 1, seed: int | None = None) -> gym.vector.Ve
     ``autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP`` (used as it is).
     """
     same_step = gym.vector.AutoresetMode.SAME_STEP
+    check_env(env)
     if not is_int(n_envs) or n_envs < 1:
         fail("n_envs", n_envs, "a positive integer")
+    check_int("seed", seed, allow_none=True)
     if isinstance(env, str):
         check_env_id(env)
         return gym.vector.SyncVectorEnv([lambda: gym.make(env)] * int(n_envs), autoreset_mode=same_step)
@@ -45,17 +57,12 @@ def make_vec_env(env, n_envs: int = 1, seed: int | None = None) -> gym.vector.Ve
                 "bootstrap from their final observation), or pass the env id and n_envs"
             )
         return env
-    if isinstance(env, gym.Env):
-        if n_envs != 1:
-            raise ValueError(
-                f"invalid n_envs={n_envs} for a single env instance; expected 1, or pass the env id "
-                "(or a gymnasium vector env) to run several copies"
-            )
-        return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode=same_step)
-    raise TypeError(
-        f"invalid env={env!r} ({type(env).__name__}); expected a gymnasium id string, a gymnasium.Env "
-        "or a gymnasium.vector.VectorEnv"
-    )
+    if n_envs != 1:  # a gymnasium.Env
+        raise ValueError(
+            f"invalid n_envs={n_envs} for a single env instance; expected 1, or pass the env id "
+            "(or a gymnasium vector env) to run several copies"
+        )
+    return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode=same_step)
 
 
 def env_id(env) -> str | None:

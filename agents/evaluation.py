@@ -8,6 +8,8 @@ import gymnasium as gym
 import keras
 import numpy as np
 
+from zoo.core.checks import check_bool, check_int, check_number, fail
+
 __all__ = ["evaluate", "EvalCallback"]
 
 
@@ -23,7 +25,16 @@ def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, 
     ``return_episode_rewards=True`` returns the lists of returns and lengths instead.
     """
     from agents.base import make_vec_env
+    from agents.env_util import check_env
 
+    if not callable(getattr(agent, "predict", None)):
+        fail("agent", agent, "an agent (agents.PPO(...), agents.load(...)) or an object with predict(obs)", "evaluate",
+             error=TypeError)
+    check_env(env, allow_none=True)
+    check_int("seed", seed, allow_none=True, owner="evaluate")
+    check_int("n_envs", n_envs, minimum=1, allow_none=True, owner="evaluate")
+    for arg, value in (("deterministic", deterministic), ("return_episode_rewards", return_episode_rewards)):
+        check_bool(arg, value, "evaluate")
     if not isinstance(n_episodes, numbers.Integral) or isinstance(n_episodes, bool) or n_episodes < 1:
         raise ValueError(f"invalid n_episodes={n_episodes!r}; expected a positive integer")
     env = env if env is not None else agent.env_id
@@ -74,6 +85,13 @@ class EvalCallback(keras.callbacks.Callback):
     def __init__(self, env=None, n_episodes: int = 5, every: int = 1, deterministic: bool = True,
                  restore_best: bool = True, stop_at: float | None = None, seed: int | None = None):
         super().__init__()
+        from agents.env_util import check_env
+
+        check_env(env, allow_none=True)
+        check_number("stop_at", stop_at, owner="EvalCallback", allow_none=True)
+        check_int("seed", seed, owner="EvalCallback", allow_none=True)
+        for arg, value in (("deterministic", deterministic), ("restore_best", restore_best)):
+            check_bool(arg, value, "EvalCallback")
         if not isinstance(every, numbers.Integral) or isinstance(every, bool) or every < 1:
             raise ValueError(f"EvalCallback: invalid every={every!r}; expected a positive integer")
         if not isinstance(n_episodes, numbers.Integral) or isinstance(n_episodes, bool) or n_episodes < 1:

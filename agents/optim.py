@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from zoo.core.checks import check_number
+
 __all__ = ["apply_gradients", "clip_gradients", "polyak_update", "linear_schedule"]
 
 
@@ -36,6 +38,8 @@ def linear_schedule(start: float, end: float, fraction: float, progress: float) 
     the end); after ``fraction`` the value stays at ``end``. DQN's epsilon, and
     with ``fraction=1`` the linearly decaying learning rates and clip ranges.
     """
+    for arg, value in (("start", start), ("end", end), ("fraction", fraction), ("progress", progress)):
+        check_number(arg, value, owner="linear_schedule")
     if fraction <= 0:
         return float(end)
     return float(start + (end - start) * min(max(progress, 0.0) / fraction, 1.0))

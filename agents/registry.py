@@ -14,6 +14,8 @@ import difflib
 import importlib
 import pkgutil
 
+from zoo.core.checks import check_str, fail
+
 __all__ = ["register_agent", "list_agents", "make", "agent_class", "discover", "exported", "exported_names"]
 
 PLUGIN_GROUP = "dlzoo.agents"
@@ -24,6 +26,8 @@ _discovered = False
 def register_agent(cls):
     """Class decorator: make ``cls`` reachable by ``agents.make(cls.name, ...)``, ``agents.load`` and
     as ``agents.<ClassName>`` / ``agents.<ConfigName>``."""
+    if not isinstance(cls, type) or not isinstance(getattr(cls, "name", None), str):
+        fail("cls", cls, "an agents.Agent subclass with a name", "register_agent", error=TypeError)
     _AGENTS[cls.name] = cls
     return cls
 
@@ -57,6 +61,8 @@ def list_agents() -> list[str]:
 def agent_class(name: str) -> type:
     """The registered class of ``name`` (case-insensitive); unknown names fail with close matches."""
     _ensure_loaded()
+    if not isinstance(name, str):
+        check_str("name", name, "agents.make", accepted=f"an agent name, one of {list_agents()}")
     if name not in _AGENTS:
         key = {k.lower(): k for k in _AGENTS}.get(str(name).lower())
         if key is None:

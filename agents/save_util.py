@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.registry import agent_class
+from zoo.core.checks import check_path
 from zoo.core.io import atomic_path
 
 __all__ = ["FORMAT_VERSION", "agent_config", "save", "load", "space_dict"]
@@ -51,7 +52,7 @@ def agent_config(agent) -> dict:
 
 def save(agent, path) -> str:
     """Write ``config.json`` and the weights (Keras ``.weights.h5``) into one zip, atomically; return its path."""
-    path = os.fspath(path)
+    path = os.fspath(check_path("path", path, "save"))
     if not path.endswith(".zip"):
         path += ".zip"
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,7 +70,7 @@ def load(path, env=None, **overrides):
     ``env`` (an id, env or vector env) is required when the agent was trained on an
     env without a registered id. The file is checked before anything is built.
     """
-    path = os.fspath(path)
+    path = os.fspath(check_path("path", path, "agents.load", accepted="a path to an agent .zip file"))
     if not os.path.isfile(path) and os.path.isfile(path + ".zip"):
         path += ".zip"
     if not os.path.isfile(path):

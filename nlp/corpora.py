@@ -27,6 +27,8 @@ import glob
 import os
 import re
 
+from zoo.core.checks import check_int, check_path, check_str, fail
+
 __all__ = ["load", "list_corpora", "read_text_file", "read_directory", "split", "tokenize_words", "UNITS"]
 
 UNITS = ("documents", "paragraphs", "sentences", "lines", "text")
@@ -49,7 +51,8 @@ def load(name: str = "python-docs", unit: str = "documents") -> list[str] | str:
     >>> docs = load("python-docs")               # 79 help topics
     >>> text = load("python-docs", unit="text")  # one string for char-level models
     """
-    if not isinstance(name, str) or name not in _CORPORA:
+    check_str("name", name, "corpora.load", accepted=f"a corpus name, one of {list(_CORPORA)}")
+    if name not in _CORPORA:
         raise ValueError(f"unknown corpus name={name!r}; expected one of {list(_CORPORA)}")
     _check_unit(unit)
     if name == "python-docs":
@@ -64,6 +67,11 @@ def load(name: str = "python-docs", unit: str = "documents") -> list[str] | str:
 def split(documents: list[str], unit: str = "documents") -> list[str] | str:
     """Split a list of documents into ``unit`` pieces; empty pieces are dropped."""
     _check_unit(unit)
+    if isinstance(documents, (str, bytes)) or not hasattr(documents, "__iter__"):
+        fail("documents", documents, "a list of strings (one per document)", "corpora.split", error=TypeError)
+    documents = list(documents)
+    for i, d in enumerate(documents):
+        check_str(f"documents[{i}]", d, "corpora.split")
     documents = [d for d in documents if d.strip()]
     if unit == "documents":
         return documents
@@ -81,6 +89,8 @@ def split(documents: list[str], unit: str = "documents") -> list[str] | str:
 def read_text_file(path: str, unit: str = "lines", encoding: str = "utf-8") -> list[str] | str:
     """Read a UTF-8 text file; ``unit="lines"`` gives one string per non-empty line."""
     _check_unit(unit)
+    check_path("path", path, "corpora.read_text_file")
+    check_str("encoding", encoding, "corpora.read_text_file", accepted="an encoding name such as 'utf-8'")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"text file path={path!r} does not exist")
     with open(path, encoding=encoding, errors="replace") as f:
@@ -92,6 +102,9 @@ def read_directory(path: str, pattern: str = "**/*.txt", unit: str = "documents"
                    encoding: str = "utf-8") -> list[str] | str:
     """Read every file under ``path`` matching the glob ``pattern`` (sorted), one document per file."""
     _check_unit(unit)
+    check_path("path", path, "corpora.read_directory")
+    check_str("pattern", pattern, "corpora.read_directory", accepted="a glob such as '**/*.txt'")
+    check_str("encoding", encoding, "corpora.read_directory", accepted="an encoding name such as 'utf-8'")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"directory path={path!r} does not exist")
     files = sorted(f for f in glob.glob(os.path.join(path, pattern), recursive=True) if os.path.isfile(f))
@@ -106,6 +119,9 @@ def read_directory(path: str, pattern: str = "**/*.txt", unit: str = "documents"
 
 def tokenize_words(text: str, min_len: int = 2, max_len: int = 15) -> list[str]:
     """Lowercase alphabetic words of ``min_len`` to ``max_len`` characters (gensim's ``simple_preprocess``)."""
+    check_str("text", text, "tokenize_words")
+    check_int("min_len", min_len, minimum=0, owner="tokenize_words")
+    check_int("max_len", max_len, minimum=0, owner="tokenize_words")
     return [w for w in _WORD.findall(text.lower()) if min_len <= len(w) <= max_len and not w.startswith("_")]
 
 

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from zoo.core.checks import check_choice, check_int
+from zoo.core.checks import check_array, check_bool, check_choice, check_int, check_path, check_str, fail
 from zoo.core.io import atomic_path
 
 __all__ = ["KeyedVectors", "FastTextVectors", "load_word2vec_format"]
@@ -30,8 +30,13 @@ class KeyedVectors:
     """A vocabulary (``words``, most frequent first) and one vector per word (``vectors``, float32)."""
 
     def __init__(self, words, vectors):
+        if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
+            fail("words", words, "a list of words (strings)", type(self).__name__, error=TypeError)
         words = list(words)
-        vectors = np.asarray(vectors, dtype=np.float32)
+        bad = next((i for i, w in enumerate(words) if not isinstance(w, str)), None)
+        if bad is not None:
+            fail(f"words[{bad}]", words[bad], "a word (a string)", type(self).__name__, error=TypeError)
+        vectors = check_array("vectors", vectors, f"a numeric array of shape ({len(words)}, dim)", type(self).__name__)
         if vectors.ndim != 2 or len(words) != len(vectors):
             raise ValueError(f"invalid vectors of shape {vectors.shape} for {len(words)} words; "
                              f"expected ({len(words)}, dim)")
@@ -61,6 +66,7 @@ class KeyedVectors:
         return self.get_vector(word)
 
     def get_vector(self, word, norm=False) -> np.ndarray:
+        check_str("word", word, type(self).__name__, accepted="a word (a string)")
         i = self._index_of(word)
         return (self.normed[i] if norm else self.vectors[i]).copy()
 
@@ -87,26 +93,19 @@ class KeyedVectors:
         The query words themselves are left out. ``restrict_vocab`` limits the search
         to the most frequent words.
         """
-        if positive is None and not negative:
+        if positive is None and (negative is None or isinstance(negative, (list, tuple)) and not negative):
             raise ValueError("most_similar needs positive=<word | vector | list> or negative=<list>")
         check_int("topn", topn, 1)
-        positive = [] if positive is None else positive
-        if isinstance(positive, (str, np.ndarray)):
-            positive = [positive]
-        if isinstance(negative, (str, np.ndarray)):
-            negative = [negative]
+        check_int("restrict_vocab", restrict_vocab, 1, allow_none=True)
         query, exclude = np.zeros(self.vector_size, np.float32), set()
-        for sign, items in ((1.0, positive), (-1.0, negative)):
-            for item in items:
+        for sign, arg, items in ((1.0, "positive", positive), (-1.0, "negative", negative)):
+            for item in self._query_items(arg, items):
                 if isinstance(item, str):
                     query += sign * self._query_vector(item)
                     if item in self.index:
                         exclude.add(self.index[item])
                 else:
-                    vec = np.asarray(item, np.float32)
-                    if vec.shape != (self.vector_size,):
-                        raise ValueError(f"invalid vector of shape {vec.shape}; expected ({self.vector_size},)")
-                    query += sign * _unit(vec)
+                    query += sign * _unit(item)
         limit = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
         scores = self.normed[:limit] @ _unit(query)
         scores[[i for i in exclude if i < limit]] = -np.inf
@@ -117,11 +116,25 @@ class KeyedVectors:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(self.words[i], float(scores[i])) for i in best]
 
+    def _query_items(self, arg, items):
+        """``items`` (a word, a vector or a list of them) as a list of words and float32 vectors of this size."""
+        accepted = f"a word, a vector of shape ({self.vector_size},) or a list of them"
+        items = [] if items is None else [items] if isinstance(items, (str, np.ndarray)) else items
+        if not isinstance(items, (list, tuple)):
+            fail(arg, items, accepted, "most_similar", error=TypeError)
+        out = [item if isinstance(item, str) else check_array(arg, item, accepted, "most_similar") for item in items]
+        for item in out:
+            if not isinstance(item, str) and item.shape != (self.vector_size,):
+                raise ValueError(f"invalid vector of shape {item.shape}; expected ({self.vector_size},)")
+        return out
+
     def _query_vector(self, word):
         return self.get_vector(word, norm=True)
 
     def analogy(self, a, b, c, topn=1):
         """``a`` is to ``b`` as ``c`` is to ? (3CosAdd: closest to b - a + c). A word, or a list when ``topn > 1``."""
+        for arg, word in (("a", a), ("b", b), ("c", c)):
+            check_str(arg, word, "analogy", accepted="a word (a string)")
         result = self.most_similar(positive=[b, c], negative=[a], topn=topn)
         return result[0][0] if topn == 1 else result
 
@@ -135,6 +148,7 @@ class KeyedVectors:
         """
         from scipy import stats
 
+        check_str("delimiter", delimiter, "evaluate_word_pairs", accepted="a column separator such as '\\t'")
         lookup = self._restricted_lookup(restrict_vocab, case_insensitive)
         human, ours, oov, total = [], [], 0, 0
         for lineno, line in enumerate(self._read_lines(path), 1):
@@ -204,6 +218,8 @@ class KeyedVectors:
                 "skipped": skipped, "sections": {k: (v[0] / v[1] if v[1] else None) for k, v in sections.items()}}
 
     def _restricted_lookup(self, restrict_vocab, case_insensitive):
+        check_int("restrict_vocab", restrict_vocab, 1, allow_none=True)
+        check_bool("case_insensitive", case_insensitive)
         limit = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
         lookup = {}
         for i in range(limit):  # most frequent first: with case folding the frequent spelling wins
@@ -213,6 +229,7 @@ class KeyedVectors:
 
     @staticmethod
     def _read_lines(path):
+        check_path("path", path, accepted="a path to an evaluation file")
         if not os.path.isfile(path):
             raise FileNotFoundError(f"evaluation file path={path!r} does not exist")
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -221,6 +238,8 @@ class KeyedVectors:
     # -- word2vec file formats -----------------------------------------------------------------
     def save_word2vec_format(self, path, binary=False) -> str:
         """Write the word2vec text (``binary=False``) or binary format, readable by gensim; atomic."""
+        check_path("path", path, "save_word2vec_format")
+        check_bool("binary", binary, "save_word2vec_format")
         bad = [w for w in self.words if not w or any(ch.isspace() for ch in w)]
         if bad:
             raise ValueError(f"cannot save words containing whitespace in the word2vec format: {bad[:5]!r}")
@@ -237,6 +256,9 @@ class KeyedVectors:
     @classmethod
     def load_word2vec_format(cls, path, binary=None, limit=None) -> KeyedVectors:
         """Read a word2vec text or binary file (``binary=None`` detects which)."""
+        check_path("path", path, "load_word2vec_format", accepted="a path to a word2vec file")
+        check_choice("binary", binary, (None, True, False))
+        check_int("limit", limit, 0, owner="load_word2vec_format", allow_none=True)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"vectors file path={path!r} does not exist")
         with open(path, "rb") as f:
@@ -312,6 +334,9 @@ class KeyedVectors:
         Returns ``(matrix, found)`` where ``found`` counts tokens with a vector.
         """
         check_choice("missing", missing, ("random", "zeros"))
+        if not (hasattr(tokenizer, "id_to_token") and hasattr(tokenizer, "special_ids")):
+            fail("tokenizer", tokenizer, "an nlp tokenizer such as nlp.WordTokenizer", "embedding_matrix", error=TypeError)
+        check_int("seed", seed, 0)
         size = tokenizer.vocab_size
         rng = np.random.default_rng(seed)
         scale = float(self.vectors.std()) if len(self) else 0.1
@@ -389,7 +414,12 @@ class FastTextVectors(KeyedVectors):
 
     def __init__(self, words, vectors, ngram_vectors, min_n=3, max_n=6):
         super().__init__(words, vectors)
-        self.ngram_vectors = np.asarray(ngram_vectors, dtype=np.float32)
+        check_int("min_n", min_n, 1, owner="FastTextVectors")
+        check_int("max_n", max_n, 1, owner="FastTextVectors")
+        shape = f"(bucket, {self.vector_size})"
+        self.ngram_vectors = check_array("ngram_vectors", ngram_vectors, f"a numeric array of shape {shape}", "FastTextVectors")
+        if self.ngram_vectors.ndim != 2 or self.ngram_vectors.shape[1] != self.vector_size:
+            raise ValueError(f"invalid ngram_vectors of shape {self.ngram_vectors.shape}; expected {shape}")
         self.bucket = len(self.ngram_vectors)
         self.min_n, self.max_n = int(min_n), int(max_n)
 

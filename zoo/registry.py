@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from zoo.core.checks import fail, is_int
+from zoo.core.checks import check_bool, check_path, check_str, check_type, fail, is_int
 from zoo.core.naming import HEAD_LAYER_NAMES
 from zoo.core.plugins import load_plugins
 
@@ -137,7 +137,20 @@ def register(
     ``zoo.get(name, weights=tag)`` and ``zoo.get(f"{name}.{tag}")`` load them.
     """
 
+    check_str("name", name, owner="zoo.register", allow_none=True, accepted="a model name")
+    for arg, value in (("family", family), ("task", task)):
+        check_str(arg, value, owner="zoo.register")
+    for arg, value in (("paper", paper), ("input_range", input_range), ("keras_app", keras_app),
+                       ("block_pattern", block_pattern)):
+        check_str(arg, value, owner="zoo.register", allow_none=arg != "paper")
+    if builder is not None and not callable(builder):
+        fail("builder", builder, "None or a callable that builds the model", "zoo.register", error=TypeError)
+    for arg, value in (("recipe", recipe), ("reference", reference), ("test_config", test_config)):
+        check_type(arg, value, dict, "a dict", owner="zoo.register", allow_none=True)
+
     def decorate(entry: Callable) -> Callable:
+        if not callable(entry):
+            fail("entry", entry, "a function (the decorated entry point)", "zoo.register", error=TypeError)
         model_name = name or entry.__name__
         if model_name in _REGISTRY:
             raise ValueError(f"model {model_name!r} is already registered")
@@ -172,10 +185,9 @@ def _ensure_models_imported():
     load_plugins("dlzoo.models")
 
 
-def _lookup(name: str) -> ModelInfo:
+def _lookup(name: str, owner: str = "zoo.get") -> ModelInfo:
     _ensure_models_imported()
-    if not isinstance(name, str):
-        raise TypeError(f"model name must be a string, got {name!r} ({type(name).__name__})")
+    check_name(name, owner)
     if name in _REGISTRY:
         return _REGISTRY[name]
     close = difflib.get_close_matches(name, [*_REGISTRY, *_tagged_names()], n=3, cutoff=0.6)
@@ -183,8 +195,20 @@ def _lookup(name: str) -> ModelInfo:
     raise UnknownModelError(f"unknown model {name!r}{hint}")
 
 
+def check_name(name, owner: str = "zoo.get"):
+    """A ``TypeError`` for a model name that is not a string (``zoo.get(42)``), before any lookup."""
+    check_str("name", name, owner, accepted="a string (a registered model name such as 'resnet50', see "
+                                             "zoo.list_models())")
+
+
+_GLOB = "a string (a glob such as 'resnet*')"
+
+
 def list_models(pattern: str = "*", family: str | None = None, task: str | None = None) -> list[str]:
     """Registered names matching an fnmatch ``pattern``, optionally one family or task, sorted."""
+    check_str("pattern", pattern, "zoo.list_models", accepted=_GLOB)
+    check_str("family", family, "zoo.list_models", allow_none=True, accepted="a family name such as 'resnet'")
+    check_str("task", task, "zoo.list_models", allow_none=True, accepted="a task name such as 'classification'")
     _ensure_models_imported()
     return sorted(
         n
@@ -215,6 +239,7 @@ def _split_tag(name: str) -> tuple[str, str | None]:
 
 def list_pretrained(pattern: str = "*") -> list[str]:
     """Tagged names ``model.tag`` whose model or tagged name matches an fnmatch ``pattern``, sorted."""
+    check_str("pattern", pattern, "zoo.list_pretrained", accepted=_GLOB)
     _ensure_models_imported()
     return sorted(t for t in _tagged_names()
                   if fnmatch.fnmatchcase(t, pattern) or fnmatch.fnmatchcase(t.rpartition(".")[0], pattern))
@@ -222,7 +247,8 @@ def list_pretrained(pattern: str = "*") -> list[str]:
 
 def info(name: str) -> dict:
     """Metadata of ``name``: family, task, paper, params, min input, recipe, reference, pretrained tags, defaults."""
-    meta = _lookup(_split_tag(name)[0])
+    check_name(name, "zoo.info")
+    meta = _lookup(_split_tag(name)[0], "zoo.info")
     out = meta.as_dict()
     out["defaults"] = {k: v for k, v in meta.defaults().items() if k != "keras"}
     out["arguments"] = meta.accepted_arguments()
@@ -303,6 +329,13 @@ def get(name: str, **overrides: Any):
     another class count is kept freshly initialised and the rest loads.
     ``compile=True`` compiles with the registered reference recipe.
     """
+    check_name(name, "zoo.get")
+    for flag in ("compile", "strict"):
+        if flag in overrides:
+            check_bool(flag, overrides[flag], owner="zoo.get")
+    if overrides.get("download") is not None:
+        check_bool("download", overrides["download"], owner="zoo.get")
+    check_path("weights_dir", overrides.get("weights_dir"), owner="zoo.get", allow_none=True)
     name, tag = _split_tag(name)
     meta = _lookup(name)
     if tag is not None:

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from nlp import corpora
-from zoo.core.checks import check_int
+from zoo.core.checks import check_int, check_path, fail
 from zoo.core.io import atomic_write
 
 __all__ = ["Embeddings"]
@@ -20,6 +20,8 @@ def _tokenized(sentences) -> list[list[str]]:
         raise ValueError("sentences is None; expected an iterable of strings or of token lists")
     if isinstance(sentences, str):
         raise TypeError("invalid sentences: expected an iterable of strings or token lists, got a single str")
+    if not hasattr(sentences, "__iter__"):
+        fail("sentences", sentences, "an iterable of strings or of token lists", error=TypeError)
     out = []
     for i, s in enumerate(sentences):
         if isinstance(s, str):
@@ -44,6 +46,7 @@ class Embeddings:
         check_int("min_count", min_count, 1)
         check_int("epochs", epochs, 1)
         check_int("max_vocab_size", max_vocab_size, 1, allow_none=True)
+        check_int("seed", seed, 0, allow_none=True)
         # stored as Python numbers (the checks also pass NumPy integers): Keras and the JSON config want them
         self.vector_size, self.window, self.min_count = int(vector_size), int(window), int(min_count)
         self.max_vocab_size = None if max_vocab_size is None else int(max_vocab_size)
@@ -109,6 +112,7 @@ class Embeddings:
         """Write the model (vocabulary, counts, weights, settings) as an ``.npz`` file, atomically."""
         if not self.words:
             raise ValueError(f"{type(self).__name__} has no vocabulary yet: train it before save")
+        check_path("path", path, "save")
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
         buf = io.BytesIO()
         np.savez(buf, words=np.array(self.words, dtype=str), counts=self.counts,
@@ -118,6 +122,7 @@ class Embeddings:
 
     @classmethod
     def load(cls, path):
+        check_path("path", path, f"{cls.__name__}.load")
         if not os.path.isfile(path):
             raise FileNotFoundError(f"model file path={path!r} does not exist")
         try:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from zoo.core.checks import check_choice, check_int
+from zoo.core.checks import check_bool, check_choice, check_int, check_path, fail, is_int
 from zoo.core.io import atomic_write
 
 __all__ = ["SPECIAL_TOKENS", "Tokenizer"]
@@ -23,6 +23,8 @@ def _as_texts(texts, argument="texts") -> list[str]:
     """Materialise an iterable of strings, rejecting a lone string and non-strings."""
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"invalid {argument}: expected an iterable of strings, got a single {type(texts).__name__}")
+    if not hasattr(texts, "__iter__"):
+        fail(argument, texts, "an iterable of strings (a list of texts)", error=TypeError)
     out = []
     for i, t in enumerate(texts):
         if not isinstance(t, str):
@@ -70,6 +72,8 @@ class Tokenizer:
 
     def _check_id(self, i) -> int:
         """``i`` as an ``int``, if it is an id of this vocabulary."""
+        if not is_int(i):
+            fail("id", i, f"an integer id in [0, {self.vocab_size})", error=TypeError)
         if not 0 <= int(i) < self.vocab_size:
             raise ValueError(f"invalid id={i!r}; expected 0 <= id < vocab_size={self.vocab_size}")
         return int(i)
@@ -84,7 +88,11 @@ class Tokenizer:
         an unpadded batch is a list of lists.
         """
         single = isinstance(text, str)
+        if not single and not hasattr(text, "__iter__"):
+            fail("text", text, "a string or a list of strings", error=TypeError)
         texts = [text] if single else _as_texts(text, "text")
+        check_bool("add_bos", add_bos)
+        check_bool("add_eos", add_eos)
         check_int("max_length", max_length, 1, allow_none=True)
         check_choice("padding", padding, _PADDING)
         if padding == "max_length" and max_length is None:
@@ -108,6 +116,9 @@ class Tokenizer:
 
     def decode(self, ids, skip_special_tokens=True):
         """Text of a 1-D id sequence (``str``) or of a 2-D batch (``list[str]``); pad, bos and eos are dropped."""
+        check_bool("skip_special_tokens", skip_special_tokens)
+        if ids is None or isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__") and not hasattr(ids, "numpy"):
+            fail("ids", ids, "a 1-D or 2-D sequence of integer ids (a list, an array or a tensor)", error=TypeError)
         arr = np.asarray(ids.numpy() if hasattr(ids, "numpy") else ids)
         if arr.size == 0 and arr.ndim <= 1:
             return ""
@@ -137,7 +148,10 @@ class Tokenizer:
         """Encode a scalar or 1-D ``tf.string`` tensor inside a graph (``tf.py_function``)."""
         import tensorflow as tf
 
-        text = tf.convert_to_tensor(text, dtype=tf.string)
+        try:
+            text = tf.convert_to_tensor(text, dtype=tf.string)
+        except (TypeError, ValueError):
+            fail("text", text, "a string, a list of strings or a tf.string tensor", error=TypeError)
         rank = text.shape.rank
         if rank not in (0, 1):
             raise ValueError(f"invalid text tensor of shape {text.shape}; expected a scalar or a 1-D batch of strings")
@@ -185,11 +199,13 @@ class Tokenizer:
 
     def save(self, path: str) -> str:
         """Write the tokenizer as JSON (atomically); ``Tokenizer.load(path)`` gives the same ids."""
+        check_path("path", path, "save")
         atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False))
         return path
 
     @classmethod
     def load(cls, path: str) -> Tokenizer:
+        check_path("path", path, f"{cls.__name__}.load", accepted="a path to a tokenizer file")
         if not os.path.isfile(path):
             raise FileNotFoundError(f"tokenizer file path={path!r} does not exist")
         with open(path, "rb") as f:
@@ -213,6 +229,8 @@ class _VocabTokenizer(Tokenizer):
     """A tokenizer with an explicit token list: ids 0-4 are the special tokens, then ``tokens``."""
 
     def __init__(self, tokens: Iterable[str]):
+        if not hasattr(tokens, "__iter__"):
+            fail("tokens", tokens, "an iterable of token strings", type(self).__name__, error=TypeError)
         tokens = list(tokens)
         specials = list(SPECIAL_TOKENS.values())
         clash = [t for t in tokens if t in specials]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 
 from nlp.tokenizers.base import SPECIAL_TOKENS, _check_corpus, _VocabTokenizer
+from zoo.core.checks import fail
 
 __all__ = ["CharTokenizer"]
 
@@ -18,6 +19,8 @@ class CharTokenizer(_VocabTokenizer):
     kind = "char"
 
     def __init__(self, chars):
+        if not hasattr(chars, "__iter__"):
+            fail("chars", chars, "an iterable of single characters (a string or a list)", "CharTokenizer", error=TypeError)
         chars = list(chars)
         bad = [c for c in chars if not isinstance(c, str) or len(c) != 1]
         if bad:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from nlp.tokenizers.base import Tokenizer
-from zoo.core.checks import check_int
+from zoo.core.checks import check_int, fail
 
 __all__ = ["TokenizerLayer"]
 
@@ -24,6 +24,8 @@ class TokenizerLayer(keras.layers.Layer):
         kwargs.pop("trainable", None)
         kwargs.pop("dtype", None)
         super().__init__(trainable=False, dtype="int32", **kwargs)
+        if not isinstance(tokenizer, (Tokenizer, dict)):
+            fail("tokenizer", tokenizer, "an nlp tokenizer (or its to_dict())", "TokenizerLayer", error=TypeError)
         self.tokenizer = tokenizer if isinstance(tokenizer, Tokenizer) else Tokenizer.from_dict(tokenizer)
         check_int("sequence_length", sequence_length, 1, allow_none=True)
         self.sequence_length = sequence_length

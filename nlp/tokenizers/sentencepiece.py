@@ -7,7 +7,7 @@ import io
 import re
 
 from nlp.tokenizers.base import SPECIAL_TOKENS, Tokenizer, _check_corpus
-from zoo.core.checks import check_choice, check_int, check_number, fail
+from zoo.core.checks import check_choice, check_int, check_number, check_path, fail
 from zoo.core.io import atomic_write
 
 __all__ = ["SentencePieceTokenizer"]
@@ -52,7 +52,10 @@ class SentencePieceTokenizer(Tokenizer):
     def __init__(self, model_proto: bytes, enable_sampling=False, alpha=0.1, nbest_size=-1):
         import sentencepiece as spm
 
-        if not isinstance(model_proto, (bytes, bytearray)) or not model_proto:
+        if not isinstance(model_proto, (bytes, bytearray)):
+            fail("model_proto", model_proto, "the bytes of a SentencePiece model (SentencePieceTokenizer.load reads a "
+                 "file)", "SentencePieceTokenizer", error=TypeError)
+        if not model_proto:
             raise ValueError("invalid model_proto: expected the non-empty bytes of a SentencePiece model")
         self._check_sampling(alpha, nbest_size)
         self._proto = bytes(model_proto)
@@ -154,6 +157,7 @@ class SentencePieceTokenizer(Tokenizer):
 
     def save_model_proto(self, path: str) -> str:
         """Write the raw SentencePiece ``.model`` bytes (readable by ``sentencepiece`` itself)."""
+        check_path("path", path, "save_model_proto")
         atomic_write(path, self._proto)
         return path
 

@@ -6,7 +6,7 @@ import collections
 import re
 
 from nlp.tokenizers.base import SPECIAL_TOKENS, _check_corpus, _VocabTokenizer
-from zoo.core.checks import check_choice
+from zoo.core.checks import check_bool, check_choice
 
 __all__ = ["WordTokenizer"]
 
@@ -25,6 +25,7 @@ class WordTokenizer(_VocabTokenizer):
 
     def __init__(self, tokens, lowercase=True, punctuation="split"):
         check_choice("punctuation", punctuation, self.PUNCTUATION)
+        check_bool("lowercase", lowercase, "WordTokenizer")
         super().__init__(tokens)
         self.lowercase = bool(lowercase)
         self.punctuation = punctuation

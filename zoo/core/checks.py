@@ -2,14 +2,24 @@
 
 Every message names the argument, the bad value and what is accepted, optionally
 prefixed by who asked: ``resnet50: invalid num_classes=0; expected an integer >= 1``.
+A value of the wrong kind of object (an int for a name, a list for a dict, an int for
+a model) is a ``TypeError`` (:func:`check_type`, :func:`check_str`, :func:`check_path`,
+:func:`check_model`, :func:`check_array`), checked at the public boundary so that it never reaches deep code
+as ``object of type 'int' has no len()``; numbers keep :func:`check_int` /
+:func:`check_number`, whose ``ValueError`` covers the wrong type and the wrong range.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 from typing import NoReturn
 
-__all__ = ["fail", "is_int", "check_int", "check_number", "check_choice", "check_bool"]
+__all__ = ["fail", "is_int", "check_int", "check_number", "check_choice", "check_bool", "check_type", "check_str",
+           "check_path", "check_model", "check_array", "PATH"]
+
+#: What a path argument accepts.
+PATH = "a path (a str or os.PathLike)"
 
 
 def fail(arg: str, value, accepted: str, owner: str | None = None, error: type = ValueError) -> NoReturn:
@@ -79,3 +89,41 @@ def check_bool(arg, value, owner=None):
     if not isinstance(value, bool):
         fail(arg, value, "True or False", owner)
     return value
+
+
+def check_type(arg, value, types, accepted, owner=None, allow_none=False):
+    """``value`` if it is an instance of ``types`` (or None when allowed), else a ``TypeError``."""
+    if (value is None and allow_none) or isinstance(value, types):
+        return value
+    fail(arg, value, accepted + (" or None" if allow_none else ""), owner, error=TypeError)
+
+
+def check_str(arg, value, owner=None, allow_none=False, accepted="a string"):
+    """``value`` if it is a ``str`` (or None when allowed), else a ``TypeError`` naming ``arg``."""
+    return check_type(arg, value, str, accepted, owner, allow_none)
+
+
+def check_path(arg, value, owner=None, allow_none=False, accepted=PATH):
+    """``value`` if it is a ``str`` or ``os.PathLike`` (an int is not: ``open(42)`` would read file descriptor 42)."""
+    return check_type(arg, value, (str, os.PathLike), accepted, owner, allow_none)
+
+
+def check_model(arg, value, owner=None, accepted="a Keras model"):
+    """``value`` if it is a Keras model (Keras 3 or tf-keras: it has ``layers`` and ``get_weights``), else a TypeError."""
+    if not (hasattr(value, "layers") and hasattr(value, "get_weights")) or isinstance(value, type):
+        fail(arg, value, accepted, owner, error=TypeError)
+    return value
+
+
+def check_array(arg, value, accepted, owner=None, dtype="float32", min_ndim=1):
+    """``value`` as a NumPy array of ``dtype``; a ``TypeError`` when it holds no numbers (text, None, ragged lists)
+    or has fewer than ``min_ndim`` axes (a lone number where an array is expected)."""
+    import numpy as np
+
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.ndim < min_ndim:
+        fail(arg, value, accepted, owner, error=TypeError)
+    return array

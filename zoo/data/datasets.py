@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.core.checks import check_bool, check_int, check_number, check_path
 from zoo.data.splits import Splits
 
 __all__ = ["Splits", "load", "list_datasets"]
@@ -48,9 +49,12 @@ def load(
     ``tfds:NAME`` prepared in a TFDS ``data_dir``; ``source_kwargs`` go to its loader
     (``cache=``, ``target=``, ``download=``, ``data_dir=``, ...).
     """
+    check_path("name", name, accepted="a data set name or a path (a str or os.PathLike)")
     for arg, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 < value < 1:
-            raise ValueError(f"invalid {arg}={value!r}; expected a number in (0, 1)")
+        check_number(arg, value, 0, 1, low_open=True, high_open=True)
+    check_bool("flat", flat)
+    check_number("noise", noise, low=0)
+    check_int("seed", seed, minimum=0)
     if val_fraction + test_fraction >= 1:
         raise ValueError(
             f"invalid val_fraction + test_fraction = {val_fraction + test_fraction}; expected < 1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoo.core.checks import check_bool, fail
+
 __all__ = ["as_dataset", "batched", "augmentation"]
 
 
@@ -19,6 +21,7 @@ def augmentation(translate=0.1, rotate=0.0, zoom=0.0, flip=False, seed=None):
     for arg, value in (("translate", translate), ("rotate", rotate), ("zoom", zoom)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
             raise ValueError(f"invalid {arg}={value!r}; expected a fraction in [0, 1)")
+    check_bool("flip", flip)
     layers = []
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
@@ -44,6 +47,9 @@ def as_dataset(x, y=None, batch_size=32, shuffle=True, seed=0, repeat=False, dro
     """
     import tensorflow as tf
 
+    for arg, value in (("x", x), ("y", y)):
+        if (value is not None or arg == "x") and (not hasattr(value, "__len__") or isinstance(value, (str, bytes))):
+            fail(arg, value, "an array of samples (a NumPy array, a tensor or a list)", "as_dataset", error=TypeError)
     n = len(x)
     if batch_size == "full":
         batch_size = n

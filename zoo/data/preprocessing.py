@@ -31,7 +31,7 @@ from __future__ import annotations
 import sys
 import types
 
-from zoo.core.checks import fail
+from zoo.core.checks import check_model, check_str, fail
 
 __all__ = ["MODES", "INPUT_RANGES", "layer_class", "class_names_layer", "class_names", "preprocessing",
            "preprocess"]  # and ImagePreprocessing, ClassNames: made on first use
@@ -144,6 +144,7 @@ def class_names_layer():
 
 def class_names(model) -> list[str] | None:
     """The label names a model stores in its ``ClassNames`` layer (searched in sub-models too), or None."""
+    check_model("model", model, "class_names", accepted="a Keras model")
     cls = class_names_layer()
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, cls):
@@ -156,6 +157,7 @@ def preprocessing(name: str, **layer_kwargs):
 
     ``input_range="[0, 1]"`` (a layer argument) for images in [0, 1], as ``zoo.data`` gives them.
     """
+    check_str("name", name, "zoo.preprocessing", accepted=f"a registered model name or an input range, one of {MODES}")
     if name in MODES:
         return layer_class()(name, **layer_kwargs)
     from zoo import registry

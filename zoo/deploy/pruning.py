@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from zoo.core.checks import check_model
 from zoo.deploy.tfmot import (
     _build_spec,
     _check_positive,
@@ -49,6 +50,7 @@ class PruneResult:
 
 def sparsity(model) -> tuple[float, dict]:
     """Fraction of zeros over the kernels of ``model`` (Dense/Conv), overall and per layer."""
+    check_model("model", model, "sparsity")
     per_layer, zeros, total = {}, 0, 0
     for layer in model.layers:
         for attr in ("kernel", "depthwise_kernel"):

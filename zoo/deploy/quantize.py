@@ -37,6 +37,7 @@ import os
 
 import numpy as np
 
+from zoo.core.checks import check_model, check_path, fail
 from zoo.deploy.tfmot import (
     _build_spec,
     _check_positive,
@@ -80,6 +81,7 @@ PTQ_LAYERS = ("Dense", "EinsumDense", "Embedding", "ReversibleEmbedding")
 
 def quantized_layers(model) -> list[str]:
     """Names of the layers of ``model`` whose weights Keras has quantized."""
+    check_model("model", model, "quantized_layers")
     return [
         layer.name
         for layer in model._flatten_layers(include_self=False)
@@ -100,7 +102,7 @@ def ptq(model, mode="int8", filters=None):
     import keras
 
     if not isinstance(model, keras.Model):
-        raise TypeError(f"ptq: model must be a keras.Model, got {type(model).__name__}")
+        fail("model", model, "a keras.Model", "ptq", error=TypeError)
     if mode not in PTQ_MODES:
         raise ValueError(f"ptq: invalid mode={mode!r}; expected one of {PTQ_MODES}")
     if not model.built:
@@ -171,6 +173,7 @@ def qat(
     _check_positive("qat", "batch_size", batch_size)
     if epochs and data is None:
         raise ValueError("qat: epochs > 0 needs data= (an (x, y) pair or a tf.data.Dataset)")
+    check_path("path", path, "qat", allow_none=True)
     if path is not None and not os.fspath(path).endswith(".tflite"):
         raise ValueError(f"qat: invalid path={path!r}; expected a path ending in '.tflite'")
     if path is not None and data is None:

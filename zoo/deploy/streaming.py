@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from zoo.core.checks import fail
+
 __all__ = ["batch_predict", "Stream", "StreamResult", "stream"]
 
 
@@ -33,12 +35,8 @@ def _call(model, x):
         out = model(x, training=False)
     elif hasattr(model, "predict_batch"):
         out = model.predict_batch(x)
-    elif callable(model):
-        out = model(x)
     else:
-        raise TypeError(
-            f"model must be a keras.Model, a LiteRTModel/SavedModelRunner or a callable, got {type(model).__name__}"
-        )
+        out = model(x)
     if isinstance(out, dict):
         return {k: np.asarray(v) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
@@ -57,9 +55,15 @@ def _concat(parts):
     return np.concatenate(parts)
 
 
-def _batch_size_arg(fn, batch_size):
+def _batch_size_arg(fn, batch_size, arg="batch_size"):
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"{fn}: invalid batch_size={batch_size!r}; expected a positive integer")
+        raise ValueError(f"{fn}: invalid {arg}={batch_size!r}; expected a positive integer")
+
+
+def _check_model(fn, model):
+    """A ``TypeError`` for a ``model`` that cannot run a batch, before any batch is read."""
+    if not (hasattr(model, "predict_batch") or callable(model)):  # a keras.Model is callable
+        fail("model", model, "a keras.Model, a LiteRTModel/SavedModelRunner or a callable", fn, error=TypeError)
 
 
 # --------------------------------------------------------------------------- batch
@@ -75,6 +79,7 @@ def batch_predict(model, data, batch_size=32, progress=True, desc="predict"):
     """
     import tensorflow as tf
 
+    _check_model("batch_predict", model)
     _batch_size_arg("batch_predict", batch_size)
     if isinstance(data, tf.data.Dataset):
         n = int(data.cardinality())
@@ -156,6 +161,7 @@ class Stream:
     MODES = ("auto", "stateful", "chunked")
 
     def __init__(self, model, mode="auto"):
+        _check_model("Stream", model)
         if mode not in self.MODES:
             raise ValueError(f"Stream: invalid mode={mode!r}; expected one of {self.MODES}")
         self.model = model
@@ -204,7 +210,7 @@ def stream(model, inputs, mode="auto", chunk_size=1, reset=True):
     ``chunk_size`` at a time, or any iterable of chunks (a generator reading a
     sensor, a queue); outputs are concatenated.
     """
-    _batch_size_arg("stream", chunk_size)
+    _batch_size_arg("stream", chunk_size, "chunk_size")
     s = Stream(model, mode=mode)
     if reset:
         s.reset()

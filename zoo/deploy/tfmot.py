@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from zoo.core.checks import check_int
+from zoo.core.checks import check_int, check_model
 
 __all__ = ["supported_layers", "tf_keras_twin", "copy_weights", "gzipped_size"]
 
@@ -36,6 +36,7 @@ def _tfmot():
 
 
 def _build_spec(model, fn):
+    check_model("model", model, fn, accepted="a Keras model built by zoo.get")
     spec = getattr(model, "_zoo_build", None)
     if spec is None:
         raise ValueError(
@@ -101,6 +102,8 @@ def tf_keras_twin(model, fn="tf_keras_twin"):
 
 def copy_weights(src, dst, fn="copy_weights"):
     """Copy weights layer by layer between a Keras 3 model and its tf-keras twin (either way)."""
+    check_model("src", src, fn)
+    check_model("dst", dst, fn)
     src_layers = [layer for layer in src.layers if layer.weights]
     dst_layers = [layer for layer in dst.layers if layer.weights]
     if [layer.name for layer in src_layers] != [layer.name for layer in dst_layers]:
@@ -149,5 +152,6 @@ def _check_positive(fn, name, value, allow_zero=False):
 
 def gzipped_size(model) -> int:
     """Bytes of ``model``'s weight arrays once gzip-compressed (how sparsity pays off)."""
+    check_model("model", model, "gzipped_size")
     raw = b"".join(np.ascontiguousarray(w).tobytes() for w in model.get_weights())
     return len(gzip.compress(raw, compresslevel=9))

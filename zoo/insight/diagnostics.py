@@ -18,6 +18,7 @@ import warnings
 import keras
 import numpy as np
 
+from zoo.core.checks import check_int, check_model, check_number, fail
 from zoo.core.io import atomic_path
 
 __all__ = [
@@ -95,6 +96,11 @@ def gradient_check(model, x, y, loss="mse", eps=None, params_per_variable=6, tol
         raise ValueError(f"invalid precision={precision!r}; expected 'float64' or 'float32'")
     if not isinstance(params_per_variable, int) or params_per_variable < 1:
         raise ValueError(f"invalid params_per_variable={params_per_variable!r}; expected a positive integer")
+    check_model("model", model, "gradient_check")
+    check_number("eps", eps, low=0, low_open=True, allow_none=True)
+    check_number("tolerance", tolerance, low=0, low_open=True, allow_none=True)
+    if not isinstance(loss, str) and not callable(loss):
+        fail("loss", loss, "a loss name such as 'mse' or a callable loss(y_true, y_pred)", error=TypeError)
     if not model.trainable_weights:
         raise ValueError(f"model {model.name!r} has no trainable weights to check")
     net = _float64_twin(model) if precision == "float64" else None
@@ -175,6 +181,9 @@ def _read_history(history) -> dict:
         raise ValueError(
             f"invalid history={type(history).__name__}; expected a keras History, its .history dict or a CSVLogger file"
         )
+    for key, values in history.items():
+        if not isinstance(values, (list, tuple, np.ndarray)):
+            fail(f"history[{key!r}]", values, "a list of per-epoch values", error=TypeError)
     return {k: [float(v) for v in values] for k, values in history.items()}
 
 
@@ -188,6 +197,8 @@ def learning_curves(history, min_delta=0.02, patience=2) -> CurveDiagnosis:
     of the run (train longer) or the training loss fell less than 30% overall
     (add capacity). Otherwise the run fits.
     """
+    check_number("min_delta", min_delta, low=0)
+    check_int("patience", patience, minimum=0)
     h = _read_history(history)
     for key in ("loss", "val_loss"):
         if key not in h or not h[key]:

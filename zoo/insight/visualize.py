@@ -15,6 +15,7 @@ import os
 import keras
 import numpy as np
 
+from zoo.core.checks import check_path, fail
 from zoo.core.io import atomic_path
 
 __all__ = ["ActivationMaximization", "maximize_activation", "save_image"]
@@ -101,7 +102,13 @@ def save_image(image, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    image = np.asarray(image, dtype="float32")
+    check_path("path", path, "save_image")
+    array = np.asarray(image)
+    if array.dtype.kind not in "biuf":
+        fail("image", image, "a numeric array of shape (h, w) or (h, w, channels)", "save_image", error=TypeError)
+    if array.ndim not in (2, 3):
+        fail("image", f"<array of shape {array.shape}>", "an array of shape (h, w) or (h, w, channels)", "save_image")
+    image = array.astype("float32")
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
     span = float(image.max() - image.min()) or 1.0

@@ -21,7 +21,7 @@ import numbers
 import keras
 from keras import ops
 
-from zoo.core.checks import fail
+from zoo.core.checks import check_bool, fail
 
 __all__ = [
     "MinPooling1D", "MinPooling2D", "MinPooling3D",
@@ -142,6 +142,7 @@ class _LpPooling(_Pooling):
                  normalize=False, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
         self.p = _check_p(type(self).__name__, p)
+        check_bool("normalize", normalize, type(self).__name__)
         self.normalize = bool(normalize)
 
     def _same_pad(self, x):
@@ -177,6 +178,7 @@ class _GlobalPooling(keras.layers.Layer):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format = _data_format(type(self).__name__, data_format)
+        check_bool("keepdims", keepdims, type(self).__name__)
         self.keepdims = bool(keepdims)
 
     @property
@@ -211,6 +213,7 @@ class _GlobalLpPooling(_GlobalPooling):
     def __init__(self, p=2.0, data_format=None, keepdims=False, normalize=False, **kwargs):
         super().__init__(data_format, keepdims, **kwargs)
         self.p = _check_p(type(self).__name__, p)
+        check_bool("normalize", normalize, type(self).__name__)
         self.normalize = bool(normalize)
 
     def call(self, x):

@@ -16,7 +16,7 @@ import numbers
 import keras
 import numpy as np
 
-from zoo.core.checks import fail
+from zoo.core.checks import check_bool, fail
 
 __all__ = ["Sampling", "CharVocabulary", "sample_next", "check_sampling_args", "generate_tokens"]
 
@@ -31,6 +31,7 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, seed=None, sample_at_inference=False, **kwargs):
         super().__init__(**kwargs)
+        check_bool("sample_at_inference", sample_at_inference, "Sampling")
         self.seed = seed
         self.sample_at_inference = bool(sample_at_inference)
         self.seed_generator = keras.random.SeedGenerator(seed)

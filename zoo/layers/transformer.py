@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.core.checks import fail
+from zoo.core.checks import check_bool, check_int, check_number, fail
 
 __all__ = [
     "CachedMultiHeadAttention",
@@ -70,6 +70,11 @@ class TransformerBlock(keras.layers.Layer):
 
     def __init__(self, num_heads, ff_dim, dropout=0.0, causal=False, activation="gelu", epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
+        check_int("num_heads", num_heads, minimum=1, owner="TransformerBlock")
+        check_int("ff_dim", ff_dim, minimum=1, owner="TransformerBlock")
+        check_number("dropout", dropout, 0, 1, high_open=True, owner="TransformerBlock")
+        check_bool("causal", causal, "TransformerBlock")
+        check_number("epsilon", epsilon, low=0, low_open=True, owner="TransformerBlock")
         self.num_heads = int(num_heads)
         self.ff_dim = int(ff_dim)
         self.dropout = float(dropout)
@@ -144,9 +149,8 @@ class PositionEmbedding(keras.layers.Layer):
     def __init__(self, max_length, kind="learned", **kwargs):
         super().__init__(**kwargs)
         if kind not in ("learned", "sinusoidal"):
-            fail("positions", kind, "'learned' or 'sinusoidal'")
-        if not isinstance(max_length, int) or max_length < 1:
-            fail("context_length", max_length, "a positive integer")
+            fail("kind", kind, "'learned' or 'sinusoidal'", "PositionEmbedding")
+        check_int("max_length", max_length, minimum=1, owner="PositionEmbedding")
         self.max_length = max_length
         self.kind = kind
 
@@ -213,6 +217,7 @@ class PaddingMask(keras.layers.Layer):
 
     def __init__(self, pad_id=0, **kwargs):
         super().__init__(**kwargs)
+        check_int("pad_id", pad_id, owner="PaddingMask")
         self.pad_id = int(pad_id)
 
     def call(self, ids):

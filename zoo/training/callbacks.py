@@ -26,6 +26,7 @@ import os
 import keras
 import numpy as np
 
+from zoo.core.checks import check_bool, check_int, check_model, check_number, check_str
 from zoo.core.io import atomic_json, atomic_path
 
 __all__ = ["ProgressBar", "Checkpoint", "EarlyStopping", "HistoryPlot", "LRFinder", "find_learning_rate"]
@@ -33,7 +34,8 @@ __all__ = ["ProgressBar", "Checkpoint", "EarlyStopping", "HistoryPlot", "LRFinde
 _MAXIMISED = ("acc", "auc", "return", "reward", "score", "precision", "recall", "f1")
 
 
-def _resolve_mode(monitor, mode):
+def _resolve_mode(monitor, mode, owner):
+    check_str("monitor", monitor, owner, accepted="a log key such as 'val_loss'")
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"invalid mode={mode!r}; expected 'auto', 'min' or 'max'")
     if mode == "auto":
@@ -46,6 +48,9 @@ class ProgressBar(keras.callbacks.Callback):
 
     def __init__(self, total_epochs: int | None = None, desc: str = "train", leave: bool = True):
         super().__init__()
+        check_int("total_epochs", total_epochs, minimum=1, owner="ProgressBar", allow_none=True)
+        check_str("desc", desc, "ProgressBar")
+        check_bool("leave", leave, "ProgressBar")
         self.total_epochs = total_epochs
         self.desc = desc
         self.leave = leave
@@ -88,11 +93,13 @@ class Checkpoint(keras.callbacks.Callback):
             raise ValueError(f"Checkpoint: invalid directory={directory!r}; expected a path")
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"Checkpoint: invalid every={every!r}; expected a positive integer")
+        for arg, value in (("save_best", save_best), ("save_last", save_last), ("save_model", save_model)):
+            check_bool(arg, value, "Checkpoint")
         if not (save_best or save_last):
             raise ValueError("Checkpoint: save_best=False and save_last=False would save nothing")
         self.directory = os.fspath(directory)
         self.monitor = monitor
-        self.mode = _resolve_mode(monitor, mode)
+        self.mode = _resolve_mode(monitor, mode, "Checkpoint")
         self.every = every
         self.save_best, self.save_last, self.save_model = save_best, save_last, save_model
         self.best = None
@@ -186,8 +193,12 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
                  start_from_epoch=0, baseline=None, verbose=0):
         if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
             raise ValueError(f"EarlyStopping: invalid patience={patience!r}; expected an integer >= 0")
+        check_number("min_delta", min_delta, owner="EarlyStopping")
+        check_number("baseline", baseline, owner="EarlyStopping", allow_none=True)
+        check_int("start_from_epoch", start_from_epoch, minimum=0, owner="EarlyStopping")
+        check_bool("restore_best_weights", restore_best_weights, "EarlyStopping")
         super().__init__(monitor=monitor, min_delta=min_delta, patience=patience, verbose=verbose,
-                         mode=_resolve_mode(monitor, mode), baseline=baseline,
+                         mode=_resolve_mode(monitor, mode, "EarlyStopping"), baseline=baseline,
                          restore_best_weights=restore_best_weights, start_from_epoch=start_from_epoch)
 
 
@@ -245,8 +256,8 @@ class LRFinder(keras.callbacks.Callback):
             raise ValueError(f"LRFinder: invalid start_lr={start_lr!r}, end_lr={end_lr!r}; expected 0 < start_lr < end_lr")
         if not isinstance(num_steps, int) or isinstance(num_steps, bool) or num_steps < 5:
             raise ValueError(f"LRFinder: invalid num_steps={num_steps!r}; expected an integer >= 5")
-        if not 0 <= smoothing < 1:
-            raise ValueError(f"LRFinder: invalid smoothing={smoothing!r}; expected a number in [0, 1)")
+        check_number("smoothing", smoothing, 0, 1, high_open=True, owner="LRFinder")
+        check_number("diverge", diverge, low=0, low_open=True, owner="LRFinder")
         self.start_lr, self.end_lr, self.num_steps = float(start_lr), float(end_lr), num_steps
         self.diverge, self.smoothing = float(diverge), float(smoothing)
         self.lrs, self.losses = [], []
@@ -320,6 +331,8 @@ def find_learning_rate(model, x, y=None, batch_size=32, start_lr=1e-6, end_lr=1.
 
     ``x``/``y`` are arrays (or ``x`` a ``tf.data.Dataset``); enough epochs run to cover ``num_steps`` batches.
     """
+    check_model("model", model, "find_learning_rate")
+    check_int("batch_size", batch_size, minimum=1, owner="find_learning_rate")
     if getattr(model, "optimizer", None) is None:
         raise ValueError("find_learning_rate: the model is not compiled; call model.compile(optimizer, loss) first")
     finder = LRFinder(start_lr, end_lr, num_steps, **kwargs)

@@ -34,6 +34,8 @@ import glob
 import json
 import os
 
+from zoo.core.checks import check_int, check_str, fail
+
 __all__ = [
     "KINDS",
     "strategy",
@@ -179,6 +181,7 @@ def strategy(kind="auto", *, devices=None, tpu: str | None = None, communication
         return tf.distribute.get_strategy()
     if isinstance(kind, tf.distribute.Strategy):
         return kind
+    check_str("tpu", tpu, allow_none=True, accepted="a TPU name or address")
     if kind not in KINDS:
         raise ValueError(f"invalid strategy={kind!r}; expected one of {list(KINDS)} or a tf.distribute.Strategy")
     if communication not in ("auto", "ring", "nccl"):
@@ -213,6 +216,9 @@ def strategy(kind="auto", *, devices=None, tpu: str | None = None, communication
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     if kind == "mirrored":
+        if devices is not None and (not isinstance(devices, (list, tuple)) or not all(isinstance(d, str) for d in devices)):
+            fail("devices", devices, "a list of device names such as ['/gpu:0', '/gpu:1'] for strategy='mirrored'",
+                 error=TypeError)
         devices = devices or gpus or [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices=list(devices))
     if devices is not None and not isinstance(devices, str):
@@ -228,6 +234,7 @@ def check_global_batch(batch_size, strat, *, arg: str = "batch_size") -> None:
     and TPUs recompile or refuse the ragged shapes, and the result no longer
     matches one device with the same global batch.
     """
+    check_int(arg, batch_size, minimum=1, allow_none=True)
     replicas = strat.num_replicas_in_sync
     if batch_size is None or replicas == 1:
         return

@@ -31,10 +31,10 @@ import time
 import keras
 import numpy as np
 
-from zoo.core.checks import check_int, check_number, fail
+from zoo.core.checks import check_bool, check_int, check_number, check_path, fail
 from zoo.core.io import atomic_json, atomic_write
 from zoo.training.callbacks import EarlyStopping, ProgressBar
-from zoo.training.transfer import blocks, fine_tune
+from zoo.training.transfer import blocks, check_kwargs, fine_tune
 
 __all__ = ["FinetuneResult", "finetune", "prepend", "labelled", "write_report", "default_out_dir",
            "read_images", "predict_images"]
@@ -201,6 +201,14 @@ def finetune(model, data, *, weights=None, image_size=None, epochs=10, labels_pe
     check_int("labels_per_class", labels_per_class, minimum=1, allow_none=True, owner="finetune")
     check_int("image_size", image_size, minimum=1, allow_none=True, owner="finetune")
     check_number("learning_rate", learning_rate, low=0, low_open=True, owner="finetune")
+    check_int("seed", seed, minimum=0, owner="finetune")
+    check_bool("progress", progress, owner="finetune")
+    check_kwargs("data_kwargs", data_kwargs, owner="finetune")
+    if not isinstance(data, zdata.Splits):
+        check_path("data", data, "finetune", accepted="a zoo.data.load source (a data set name or a path) or "
+                                                      "zoo.data.Splits")
+    for arg, value in (("out", out), ("save", save)):
+        check_path(arg, value, "finetune", allow_none=True)
     if save is not None and not os.fspath(save).endswith(".keras"):
         fail("save", save, "a path ending in .keras", owner="finetune")
     start = time.perf_counter()

@@ -24,6 +24,15 @@ def as_dataset(data, batch_size, shuffle, seed, arg):
         if batch_size == "full":
             batch_size = len(x)
         return zdata.as_dataset(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed), batch_size
+    check_data(data, arg)
+
+
+def check_data(data, arg):
+    """A ``ValueError`` for training data that is neither a ``tf.data.Dataset`` nor an ``(x, y)`` pair."""
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset) or (isinstance(data, tuple) and len(data) == 2):
+        return
     raise ValueError(
         f"invalid {arg} of type {type(data).__name__}; expected a tf.data.Dataset of (x, y) batches "
         "or an (x, y) tuple of arrays"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import keras
 
-from zoo.core.checks import check_choice, check_int
+from zoo.core.checks import check_bool, check_choice, check_int, check_number, fail
 from zoo.core.recipe import OPTIMIZERS, make_optimizer
 from zoo.training.checkpoint import Checkpointer, is_multi_worker
-from zoo.training.inputs import TrainInput, as_dataset, data_sharded
+from zoo.training.inputs import TrainInput, as_dataset, check_data, data_sharded
 
 __all__ = ["MIXED_PRECISION", "fit", "metric_for"]
 
@@ -106,6 +106,11 @@ def fit(
 
     from zoo.training import distribute as zdist
 
+    _check_model(model)
+    check_data(train_data, "train_data")
+    if validation_data is not None:
+        check_data(validation_data, "validation_data")
+    callbacks = _check_types(learning_rate, callbacks, shuffle, seed)
     mixed_precision, loss, metrics = _checked_arguments(
         model, epochs, mixed_precision, steps_per_epoch, validation_steps, checkpoint_dir, checkpoint_every,
         keep_checkpoints, jit_compile, loss, metrics,
@@ -174,8 +179,22 @@ def _checked_arguments(model, epochs, mixed_precision, steps_per_epoch, validati
         loss = getattr(model, "loss", None) if isinstance(model, keras.Model) else None
         if loss is None:
             raise ValueError("loss=None and the model is not compiled with a loss; pass loss= (e.g. 'mse')")
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
+    if not (metrics is None or isinstance(metrics, (str, list, tuple)) or callable(metrics)):
+        fail("metrics", metrics, "a metric name, a keras.metrics.Metric or a list of them", error=TypeError)
+    metrics = [metrics] if isinstance(metrics, str) or callable(metrics) else list(metrics or [])
     return (None if mixed_precision == "float32" else mixed_precision), loss, metrics
+
+
+def _check_types(learning_rate, callbacks, shuffle, seed) -> list:
+    """The types of ``fit``'s plain arguments, before anything is built; returns the callbacks as a list."""
+    if not callable(learning_rate):  # a number, or a LearningRateSchedule (callable)
+        check_number("learning_rate", learning_rate, low=0, low_open=True)
+    cbs = list(callbacks) if hasattr(callbacks, "__iter__") and not isinstance(callbacks, str) else None
+    if cbs is None or not all(isinstance(c, keras.callbacks.Callback) for c in cbs):
+        fail("callbacks", callbacks, "a list of keras.callbacks.Callback objects", error=TypeError)
+    check_bool("shuffle", shuffle)
+    check_int("seed", seed)
+    return cbs
 
 
 def _train_epoch(net, train_fn, it, epoch, step, steps, global_step, cbs, ckpt, checkpoint_every):
@@ -365,15 +384,17 @@ def _model_in_scope(model, strat, mixed_precision):
         if _built_in_scope(model, strat) and _has_policy(model, mixed_precision):
             return model
         return _clone(model, mixed_precision)
-    if callable(model):
-        built = model()
-        if not isinstance(built, keras.Model):
-            raise ValueError(f"invalid model: the callable returned {type(built).__name__}; expected a keras.Model")
-        return built
-    raise ValueError(
-        f"invalid model of type {type(model).__name__}; expected a keras.Model or a zero-argument callable "
-        "that builds one (e.g. lambda: zoo.get('mlp'))"
-    )
+    built = model()
+    if not isinstance(built, keras.Model):
+        raise ValueError(f"invalid model: the callable returned {type(built).__name__}; expected a keras.Model")
+    return built
+
+
+def _check_model(model):
+    """A ``ValueError`` for a ``model`` that is neither a keras.Model nor a callable building one."""
+    if not callable(model):  # a keras.Model is callable too
+        raise ValueError(f"invalid model of type {type(model).__name__}; expected a keras.Model or a zero-argument "
+                         "callable that builds one (e.g. lambda: zoo.get('mlp'))")
 
 
 def _built_in_scope(model, strat) -> bool:

@@ -23,7 +23,20 @@ import numbers
 import keras
 from keras import ops
 
+from zoo.core.checks import check_int, fail
+
 __all__ = ["Rprop", "Maximize", "maximize", "rprop_reference"]
+
+
+def _optimizer(value, arg, owner):
+    """``keras.optimizers.get(value)`` with errors naming ``arg``: a TypeError for a wrong type, a ValueError for a name."""
+    accepted = "a keras.optimizers.Optimizer or a name such as 'adam' or 'sgd'"
+    if not isinstance(value, (str, dict, keras.optimizers.Optimizer)):
+        fail(arg, value, accepted, owner, error=TypeError)
+    try:
+        return keras.optimizers.get(value)
+    except ValueError as err:
+        raise ValueError(f"{owner}: invalid {arg}={value!r}; expected {accepted}") from err
 
 
 def _positive(name, value):
@@ -97,6 +110,9 @@ def rprop_reference(grad_fn, w, steps, learning_rate=0.01, etas=(0.5, 1.2), step
     """
     import numpy as np
 
+    if not callable(grad_fn):
+        fail("grad_fn", grad_fn, "a callable grad_fn(w) -> gradients", "rprop_reference", error=TypeError)
+    check_int("steps", steps, minimum=0, owner="rprop_reference")
     w = [np.array(a, dtype="float64") for a in w]
     step = [np.full_like(a, learning_rate) for a in w]
     prev = [np.zeros_like(a) for a in w]
@@ -127,7 +143,7 @@ class Maximize(keras.optimizers.Optimizer):
             raise ValueError(
                 f"Maximize: unsupported argument(s) {sorted(kwargs)}; set them on the inner optimizer"
             )
-        inner = keras.optimizers.get(inner_optimizer)
+        inner = _optimizer(inner_optimizer, "inner_optimizer", "Maximize")
         if isinstance(inner, Maximize):
             raise ValueError("Maximize: invalid inner_optimizer=Maximize(...); ascending twice descends")
         super().__init__(learning_rate=0.0, name=name or f"maximize_{inner.name}")
@@ -188,11 +204,4 @@ class Maximize(keras.optimizers.Optimizer):
 
 def maximize(optimizer="adam"):
     """An optimizer that ascends its objective: ``optimizer`` (an instance or a Keras name) reversed."""
-    try:
-        inner = keras.optimizers.get(optimizer)
-    except ValueError as err:
-        raise ValueError(
-            f"maximize: invalid optimizer={optimizer!r}; expected a keras.optimizers.Optimizer or a name "
-            "such as 'adam' or 'sgd'"
-        ) from err
-    return Maximize(inner)
+    return Maximize(_optimizer(optimizer, "optimizer", "maximize"))

@@ -24,11 +24,12 @@ Blocks are found by layer-name prefix, following the zoo's image-model naming
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 
-from zoo.core.checks import check_int
+from zoo.core.checks import check_bool, check_int, check_model, check_number, check_type, fail
 from zoo.core.naming import HEAD, block_regex
 
 __all__ = ["TransferResult", "fine_tune", "as_splits", "blocks", "set_trainable", "replace_head"]
@@ -55,6 +56,7 @@ def blocks(model, block_pattern=None) -> dict:
     A layer whose name matches no block belongs to the block before it (layers
     before the first block are the stem and belong to none).
     """
+    check_model("model", model, "blocks")
     pattern = block_regex(block_pattern)
     out: dict = {}
     current = None
@@ -89,7 +91,12 @@ def replace_head(model, num_classes, dropout=0.0, classifier_activation="softmax
     A model without ``predictions`` keeps all its layers and gets the head on its
     output (a feature map is pooled first).
     """
+    check_model("model", model, "replace_head")
     check_int("num_classes", num_classes, minimum=1)
+    check_number("dropout", dropout, 0, 1, high_open=True)
+    if classifier_activation is not None and not isinstance(classifier_activation, str) and not callable(
+            classifier_activation):
+        fail("classifier_activation", classifier_activation, "None, an activation name or a callable", error=TypeError)
     x = _head_input(model)
     if len(x.shape) > 2:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool_new")(x) if len(x.shape) == 4 else \
@@ -106,6 +113,8 @@ def set_trainable(model, unfreeze, block_pattern=None, train_batchnorm=False) ->
     ``unfreeze``: ``0`` or ``"head"`` (the head only), ``N`` (the top N blocks and the
     layers after them), a list of block names, or ``"all"``.
     """
+    check_model("model", model, "set_trainable")
+    check_bool("train_batchnorm", train_batchnorm)
     found = blocks(model, block_pattern)
     names = list(found)
     model.trainable = True
@@ -156,6 +165,7 @@ def as_splits(data, data_kwargs=None):
 
     from zoo import data as zdata
 
+    check_kwargs("data_kwargs", data_kwargs)
     if isinstance(data, (str, os.PathLike)):
         return zdata.load(data, **(data_kwargs or {}))
     if isinstance(data, zdata.Splits):
@@ -187,6 +197,11 @@ def _total_steps(examples, batch_size, epochs):
     return epochs * _steps_per_epoch(examples, batch_size)
 
 
+def check_kwargs(arg, value, owner=None):
+    """A ``TypeError`` for keyword arguments (``data_kwargs=``, ``model_kwargs=``) that are not a dict or None."""
+    check_type(arg, value, Mapping, "a dict of keyword arguments", owner, allow_none=True)
+
+
 def _check_stages(stages):
     if not isinstance(stages, (list, tuple)) or not stages:
         raise ValueError(f"invalid stages={stages!r}; expected a non-empty list of dicts")
@@ -200,6 +215,8 @@ def _check_stages(stages):
         epochs = stage.get("epochs", 10)
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"invalid stages[{i}] epochs={epochs!r}; expected a positive integer")
+        if "batch_size" in stage:
+            check_int(f"stages[{i}] batch_size", stage["batch_size"], minimum=1)
         lr = stage.get("learning_rate", 1e-3)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
             raise ValueError(f"invalid stages[{i}] learning_rate={lr!r}; expected a positive number")
@@ -243,23 +260,27 @@ def fine_tune(
     from zoo.core.recipe import make_optimizer, scheduled_learning_rate
 
     stages = _check_stages(stages)
+    if not isinstance(backbone, (str, keras.Model)):
+        raise ValueError(
+            f"invalid backbone={backbone!r}; expected a registered model name (zoo.list_models()) or a keras.Model"
+        )
+    check_kwargs("model_kwargs", model_kwargs)
+    check_int("batch_size", batch_size, minimum=1)
+    check_number("head_dropout", head_dropout, 0, 1, high_open=True)
+    check_int("num_classes", num_classes, minimum=1, allow_none=True)
+    for arg, value in (("callbacks", callbacks), ("metrics", metrics)):
+        check_type(arg, value, (list, tuple), "a list")
     splits = as_splits(data, data_kwargs)
     num_classes = splits.num_classes if num_classes is None else num_classes
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"invalid num_classes={num_classes!r}; expected a positive integer")
     keras.utils.set_random_seed(seed)
     if isinstance(backbone, str):
         # Built with the target class count: a file saved with another count loads all but its head.
         model = zoo.get(backbone, input_shape=tuple(input_shape or splits.input_shape), num_classes=num_classes,
                         weights=weights, **(model_kwargs or {}))
-    elif isinstance(backbone, keras.Model):
+    else:
         model = backbone
         if weights is not None:
             zoo.load_weights(model, weights)
-    else:
-        raise ValueError(
-            f"invalid backbone={backbone!r}; expected a registered model name (zoo.list_models()) or a keras.Model"
-        )
     model = replace_head(model, num_classes, dropout=head_dropout)
     for stage in stages:  # bad block names fail here, before any training
         set_trainable(model, stage["unfreeze"], block_pattern, train_batchnorm)

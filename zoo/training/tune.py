@@ -29,6 +29,8 @@ import types
 
 import keras
 
+from zoo.core.checks import check_bool, check_int, check_path, check_str
+
 __all__ = ["TuneResult", "tune", "METHODS"]
 
 METHODS = ("grid", "random", "hyperband", "bayesian")
@@ -79,6 +81,7 @@ def _encode(name, values):
 def _check(name, space, method, max_trials, epochs):
     import zoo
 
+    check_str("name", name, "tune", accepted="a registered model name (zoo.list_models())")
     meta = zoo.info(name)  # unknown names fail here, with close matches
     if not isinstance(space, dict) or not space:
         raise ValueError(
@@ -130,6 +133,11 @@ def tune(
     from zoo.training.transfer import as_splits
 
     meta = _check(name, space, method, max_trials, epochs)
+    check_path("directory", directory, "tune")
+    check_str("project_name", project_name, "tune", allow_none=True)
+    check_str("objective", objective, "tune", allow_none=True, accepted="a metric name such as 'val_loss'")
+    check_bool("overwrite", overwrite, "tune")
+    check_int("seed", seed, owner="tune")
     recipe = dict(meta["recipe"] or {})
     if data is None:
         if not recipe:

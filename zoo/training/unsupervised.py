@@ -16,6 +16,8 @@ import dataclasses
 import keras
 import numpy as np
 
+from zoo.core.checks import check_int, check_number, check_str
+
 __all__ = ["ClusterResult", "cluster", "train_autoencoder", "AnomalyDetector", "METHODS"]
 
 METHODS = ("autoencoder+kmeans", "pca+kmeans", "kmeans")
@@ -31,11 +33,20 @@ def _as_matrix(data, arg="data") -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
+def _check_autoencoder_args(owner, model_name, code_size, epochs, seed):
+    check_str("model_name", model_name, owner, accepted="a registered autoencoder name such as 'autoencoder'")
+    check_int("code_size", code_size, minimum=1, owner=owner)
+    check_int("epochs", epochs, minimum=0, owner=owner)
+    check_int("seed", seed, owner=owner)
+
+
 def train_autoencoder(x, code_size=10, model_name="denoising_autoencoder", epochs=100, batch_size=64,
                       validation_data=None, seed=0, **model_kwargs):
     """Build registered autoencoder ``model_name`` for flat inputs and train it to reconstruct ``x``."""
     import zoo
 
+    _check_autoencoder_args("train_autoencoder", model_name, code_size, epochs, seed)
+    check_int("batch_size", batch_size, minimum=1, owner="train_autoencoder")
     keras.utils.set_random_seed(seed)
     model = zoo.get(model_name, input_shape=(x.shape[1],), latent_dim=code_size, **model_kwargs)
     if not model.compiled:
@@ -120,10 +131,9 @@ class AnomalyDetector:
 
     def __init__(self, model_name="autoencoder", code_size=16, percentile=95.0, epochs=60,
                  validation_fraction=0.2, seed=0, **model_kwargs):
-        if not 0 < percentile < 100:
-            raise ValueError(f"invalid percentile={percentile!r}; expected a number in (0, 100)")
-        if not 0 < validation_fraction < 1:
-            raise ValueError(f"invalid validation_fraction={validation_fraction!r}; expected a number in (0, 1)")
+        check_number("percentile", percentile, 0, 100, low_open=True, high_open=True)
+        check_number("validation_fraction", validation_fraction, 0, 1, low_open=True, high_open=True)
+        _check_autoencoder_args("AnomalyDetector", model_name, code_size, epochs, seed)
         self.model_name, self.code_size, self.percentile = model_name, code_size, percentile
         self.epochs, self.validation_fraction, self.seed = epochs, validation_fraction, seed
         self.model_kwargs = model_kwargs

@@ -13,7 +13,7 @@ import os
 import warnings
 from collections.abc import Callable
 
-from zoo.core.checks import fail
+from zoo.core.checks import check_model, check_path, fail
 from zoo.core.naming import HEAD_LAYER_NAMES
 
 log = logging.getLogger("zoo")
@@ -40,6 +40,11 @@ def load_weights(model, path, rebuild: Callable | None = None, allow_head_mismat
     """
     from keras.src.saving import saving_lib
 
+    check_model("model", model, "load_weights")
+    check_path("path", path, "load_weights", accepted="a path to a .weights.h5 or .keras file")
+    if rebuild is not None and not callable(rebuild):
+        fail("rebuild", rebuild, "None or a zero-argument callable that builds a twin of the model", "load_weights",
+             error=TypeError)
     path = os.fspath(path)
     check_weights_path(model.name, path)
     twin = rebuild() if rebuild is not None else _clone(model)
