@@ -28,6 +28,7 @@ from agents.optim import linear_schedule
 from agents.registry import list_agents, make, register_agent
 from agents.save_util import load
 from zoo.core.checks import check_array, check_bool, check_int, fail, is_int
+from zoo.core.seeding import seed_everything
 
 __all__ = [
     "Agent",
@@ -112,7 +113,7 @@ class Agent(abc.ABC):
             self._low = self.action_space.low.astype(np.float32).reshape(-1)
             self._high = self.action_space.high.astype(np.float32).reshape(-1)
 
-        keras.utils.set_random_seed(self.seed)
+        seed_everything(self.seed)  # Python, NumPy, TensorFlow, Keras; op determinism
         self.rng = tf.random.Generator.from_seed(self.seed)
         self.np_rng = np.random.default_rng(self.seed)
         self.normalizer = ObsNormalizer(self.obs_dim, enabled=self.config.normalize_obs, name="obs_normalizer")

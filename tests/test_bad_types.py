@@ -75,6 +75,12 @@ ZOO = [
     ("as_dataset-x", lambda o: zoo.data.as_dataset(42), T, "as_dataset: invalid x=42"),
     ("augmentation-flip", lambda o: zoo.data.augmentation(flip="yes"), V, "invalid flip='yes'"),
     # training
+    ("train_recipe-name", lambda o: zoo.train.train_recipe(42), T, "train_recipe: invalid name=42; expected a string"),
+    ("train_recipe-data", lambda o: zoo.train.train_recipe("mlp", data=42), T, "train_recipe: invalid data=42"),
+    ("train_recipe-batch_size", lambda o: zoo.train.train_recipe("mlp", batch_size=2.5), V,
+     "train_recipe: invalid batch_size=2.5; expected an integer >= 1"),
+    ("train_recipe-callbacks", lambda o: zoo.train.train_recipe("mlp", callbacks=42), T,
+     "train_recipe: invalid callbacks=42; expected a list of keras.callbacks.Callback objects"),
     ("fit-model", lambda o: zoo.train.fit(42, (X, Y)), V, "invalid model of type int"),
     ("fit-train_data", lambda o: zoo.train.fit(o.model, 42), V, "invalid train_data of type int"),
     ("fit-learning_rate", lambda o: zoo.train.fit(o.model, (X, Y), learning_rate="1e-3", loss="mse"), V,

@@ -33,6 +33,7 @@ import numpy as np
 
 from zoo.core.checks import check_bool, check_int, check_number, check_path, fail
 from zoo.core.io import atomic_json, atomic_write
+from zoo.core.seeding import seed_everything
 from zoo.training.callbacks import EarlyStopping, ProgressBar
 from zoo.training.transfer import blocks, check_kwargs, fine_tune
 
@@ -223,7 +224,7 @@ def finetune(model, data, *, weights=None, image_size=None, epochs=10, labels_pe
     if labels_per_class is not None:
         splits = splits.with_labels_per_class(labels_per_class, seed=seed)
 
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)  # Python, NumPy, TensorFlow, Keras; op determinism
     net = spec.build(splits.input_shape, splits.num_classes)
     preprocessing = spec.input_range not in _NO_PREPROCESSING
     if preprocessing:

@@ -12,6 +12,7 @@ import keras
 
 from zoo.core.checks import check_bool, check_choice, check_int, check_number, fail
 from zoo.core.recipe import OPTIMIZERS, make_optimizer
+from zoo.core.seeding import seed_everything
 from zoo.training.checkpoint import Checkpointer, is_multi_worker
 from zoo.training.inputs import TrainInput, as_dataset, check_data, data_sharded
 
@@ -60,7 +61,8 @@ def fit(
     - ``train_data`` / ``validation_data``: a ``tf.data.Dataset`` of ``(x, y)``
       or ``(x, y, sample_weight)`` batches, whose batch is the *global* batch,
       or an ``(x, y)`` tuple of arrays batched by ``batch_size`` (shuffled with
-      ``seed`` each epoch when ``shuffle``). Datasets are distributed with
+      ``seed`` each epoch when ``shuffle``; ``seed`` also seeds everything
+      else, :func:`zoo.core.seeding.seed_everything`). Datasets are distributed with
       ``experimental_distribute_dataset``; when the dataset leaves the auto-shard
       policy at ``AUTO`` it is set to ``DATA`` (every worker reads the same
       pipeline and keeps its part of each global batch: in-memory and generated
@@ -116,6 +118,7 @@ def fit(
         keep_checkpoints, jit_compile, loss, metrics,
     )
     strat = zdist.strategy(strategy)
+    seed_everything(seed)  # the model a callable builds, dropout and the shuffles: the same on every run
     train = TrainInput(train_data, batch_size, shuffle, seed, steps_per_epoch,
                        drop_remainder=isinstance(strat, tf.distribute.TPUStrategy))  # TPUs want static shapes
     zdist.check_global_batch(train.batch, strat, arg="batch_size" if train.arrays else "train_data batch size")

@@ -12,6 +12,7 @@ import time
 
 import keras
 
+from zoo.core.checks import check_int, check_path, check_str, check_type
 from zoo.core.recipe import compile_from_recipe, scheduled_learning_rate
 from zoo.core.seeding import seed_everything
 from zoo.training.loop import fit, metric_for
@@ -55,6 +56,11 @@ def train_recipe(
     from zoo import data as zdata
     from zoo.training import distribute as zdist
 
+    check_str("name", name, "train_recipe")
+    check_path("data", data, "train_recipe", allow_none=True, accepted="a zoo.data.load source")
+    if batch_size != "full":
+        check_int("batch_size", batch_size, minimum=1, allow_none=True, owner="train_recipe")
+    check_type("callbacks", callbacks, (list, tuple), "a list of keras.callbacks.Callback objects", "train_recipe")
     strat = zdist.strategy(strategy) if strategy is not None else None  # first: multi-worker needs that
 
     meta = zoo.info(name)

@@ -31,6 +31,7 @@ import numpy as np
 
 from zoo.core.checks import check_bool, check_int, check_model, check_number, check_type, fail
 from zoo.core.naming import HEAD, block_regex
+from zoo.core.seeding import seed_everything
 
 __all__ = ["TransferResult", "fine_tune", "as_splits", "blocks", "set_trainable", "replace_head"]
 
@@ -272,7 +273,7 @@ def fine_tune(
         check_type(arg, value, (list, tuple), "a list")
     splits = as_splits(data, data_kwargs)
     num_classes = splits.num_classes if num_classes is None else num_classes
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)  # Python, NumPy, TensorFlow, Keras; op determinism
     if isinstance(backbone, str):
         # Built with the target class count: a file saved with another count loads all but its head.
         model = zoo.get(backbone, input_shape=tuple(input_shape or splits.input_shape), num_classes=num_classes,

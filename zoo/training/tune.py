@@ -27,9 +27,8 @@ import os
 import sys
 import types
 
-import keras
-
 from zoo.core.checks import check_bool, check_int, check_path, check_str
+from zoo.core.seeding import seed_everything
 
 __all__ = ["TuneResult", "tune", "METHODS"]
 
@@ -210,7 +209,7 @@ def tune(
         tuner.oracle.max_trials = max_trials  # a reloaded project keeps its old limit: a rerun may extend it
 
     (x, y), (xv, yv) = splits.train, splits.val
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)  # Python, NumPy, TensorFlow, Keras; op determinism
     tuner.search(x, y, validation_data=(xv, yv), epochs=epochs, callbacks=list(callbacks), verbose=verbose)
 
     table = []

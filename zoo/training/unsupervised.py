@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from zoo.core.checks import check_int, check_number, check_str
+from zoo.core.seeding import seed_everything
 
 __all__ = ["ClusterResult", "cluster", "train_autoencoder", "AnomalyDetector", "METHODS"]
 
@@ -47,7 +48,7 @@ def train_autoencoder(x, code_size=10, model_name="denoising_autoencoder", epoch
 
     _check_autoencoder_args("train_autoencoder", model_name, code_size, epochs, seed)
     check_int("batch_size", batch_size, minimum=1, owner="train_autoencoder")
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)  # Python, NumPy, TensorFlow, Keras; op determinism
     model = zoo.get(model_name, input_shape=(x.shape[1],), latent_dim=code_size, **model_kwargs)
     if not model.compiled:
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
