@@ -200,7 +200,7 @@ def _inception_v3(
     min_input_shape=(32, 32, 1),
     input_range="[0, 1]",
     recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9),
-    reference=dict(data="digits", metric="accuracy", value=0.85),  # measured 0.881 (8 epochs)
+    reference=dict(data="digits", metric="accuracy", value=0.85),  # 0.975, 0.992, 0.992 on seeds 0-2 (8 epochs)
     test_config=dict(input_shape=(32, 32, 3), num_classes=3),
 )
 def googlenet():

@@ -315,7 +315,9 @@ def mobilenet():
 
 @register(builder=_mobilenet_v2, paper="Sandler et al. 2018, MobileNetV2: inverted residuals and linear "
           "bottlenecks", params=3_538_984,
-          recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9, model_kwargs=dict(alpha=0.35)),
+          # learning_rate 1e-2: with the cosine schedule 2e-3 left it under-trained (0.79-0.84 on seeds 0-2);
+          # 1e-2 gives 0.944, 0.939, 0.950 (2026-12-01, this machine)
+          recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9, learning_rate=1e-2, model_kwargs=dict(alpha=0.35)),
           reference=dict(data="digits", metric="accuracy", value=0.85), keras_app="MobileNetV2",
           pretrained=_imagenet(_v2_file, 0.713, 0.901), **_COMMON)
 def mobilenet_v2():
