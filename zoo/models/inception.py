@@ -199,8 +199,9 @@ def _inception_v3(
     params=7_020_392,
     min_input_shape=(32, 32, 1),
     input_range="[0, 1]",
-    recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9),
-    reference=dict(data="digits", metric="accuracy", value=0.85),  # 0.975, 0.992, 0.992 on seeds 0-2 (8 epochs)
+    # 5 epochs (cosine, best validation epoch): 0.978, 0.989, 0.989 on seeds 0-2; 8 epochs gave 0.975, 0.992, 0.992
+    recipe=dict(DIGITS32_RECIPE, bn_momentum=0.9, epochs=5),
+    reference=dict(data="digits", metric="accuracy", value=0.85),
     test_config=dict(input_shape=(32, 32, 3), num_classes=3),
 )
 def googlenet():

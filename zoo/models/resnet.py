@@ -74,7 +74,8 @@ def _resnet(
     return finish_from(keras, inputs, x, taps, locals())
 
 
-_RECIPE = dict(DIGITS32_RECIPE, learning_rate=1e-3)
+# 5 epochs (cosine, best validation epoch): resnet18 0.972, 0.978, 0.981 on seeds 0-2; 8 epochs gave 0.964-0.99
+_RECIPE = dict(DIGITS32_RECIPE, learning_rate=1e-3, epochs=5)
 _COMMON = dict(
     family="resnet",
     task="classification",
