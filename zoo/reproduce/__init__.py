@@ -28,7 +28,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from zoo.reproduce.report import format_table, update_readme, write_docs, write_report
+from zoo.reproduce.report import fmt, format_table, ref, update_readme, write_docs, write_report
 
 __all__ = ["Entry", "Result", "entry", "list_entries", "run_suite", "format_table", "SUITES", "SEEDS"]
 
@@ -186,7 +186,7 @@ def run_suite(suite="quick", only="*", out_dir=None, echo=print, docs_dir=None, 
         rest = entries[i:]
         known = [expected[x.name] for x in rest if x.name in expected]
         left = sum(known) + elapsed / i * (len(rest) - len(known))
-        line = (f"{r.status} {r.metric}={_value(r)} in {r.seconds:.1f}s · {_clock(elapsed)} elapsed, "
+        line = (f"{r.status} {r.metric}={fmt(r.value)} ({ref(r)}) in {r.seconds:.1f}s · {_clock(elapsed)} elapsed, "
                 f"about {_clock(left)} left" + (f" -- {r.error}" if r.error else ""))
         echo(line if live else head + line)
     wall = time.perf_counter() - start
@@ -196,9 +196,3 @@ def run_suite(suite="quick", only="*", out_dir=None, echo=print, docs_dir=None, 
         if readme:
             update_readme(readme, results, suite, env, wall, os.path.join(docs_dir, f"{suite}.md"))
     return results
-
-
-def _value(r):
-    from zoo.reproduce.report import fmt, ref
-
-    return f"{fmt(r.value)} ({ref(r)})"
