@@ -1,7 +1,7 @@
 """Advantage Actor-Critic (Mnih et al. 2016, synchronous A2C).
 
 This file is A2C: its hyperparameters, its loss and one training step on each
-short rollout of ``n_steps`` x ``n_envs`` (RMSprop, as in stable-baselines3).
+short rollout of ``n_steps`` x ``n_envs`` (PyTorch-style RMSprop, as in stable-baselines3).
 Rollouts, GAE and the update plumbing are ``agents.on_policy``'s.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import keras
 import tensorflow as tf
 
 from agents.config import OnPolicyConfig
 from agents.on_policy import OnPolicyAgent
+from agents.optim import RMSpropTorchLike
 from agents.registry import register_agent
 
 __all__ = ["A2C", "A2CConfig", "actor_critic_loss"]
@@ -31,7 +31,7 @@ class A2CConfig(OnPolicyConfig):
     normalize_advantage: bool = False
     """Standardise advantages in each rollout."""
     rms_prop_eps: float = 1e-5
-    """RMSprop epsilon."""
+    """RMSprop epsilon, added after the square root (PyTorch's form: ``agents.RMSpropTorchLike``)."""
 
 
 def actor_critic_loss(log_prob, entropy, values, advantages, returns, ent_coef, vf_coef):
@@ -59,7 +59,7 @@ class A2C(OnPolicyAgent):
     test_learns = {"Discrete": (dict(n_envs=4, n_steps=8, learning_rate=3e-3, net_arch=(32,)), 1000, 18)}
 
     def _make_optimizer(self):
-        return keras.optimizers.RMSprop(self.config.learning_rate, rho=0.99, epsilon=self.config.rms_prop_eps)
+        return RMSpropTorchLike(self.config.learning_rate, rho=0.99, epsilon=self.config.rms_prop_eps)
 
     def train_step(self, batch):
         cfg = self.config

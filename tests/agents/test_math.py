@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import agents
 from agents import distributions
 from agents.buffers import ReplayBuffer, complete_episode_mask, compute_gae, discounted_returns
 from agents.dqn import q_targets
@@ -191,3 +192,22 @@ def test_numpy_distributions_match_tensorflow():
         noisy = np.asarray(dist.sample(r))
         assert np.all(np.abs(noisy) <= 1) and not np.array_equal(noisy, a)
         np.testing.assert_array_equal(np.asarray(dist.mode()), a)
+
+
+def test_rmsprop_torch_like_adds_epsilon_after_the_square_root():
+    """Three steps of ``agents.RMSpropTorchLike`` equal PyTorch's RMSprop formula in NumPy."""
+    lr, rho, eps = 0.1, 0.9, 1e-2
+    w = tf.Variable([1.0, -2.0])
+    opt = agents.RMSpropTorchLike(lr, rho=rho, epsilon=eps)
+    expected, v = np.array([1.0, -2.0]), np.zeros(2)
+    for g in ([0.5, -1e-3], [0.2, 3.0], [-1.0, 1e-4]):
+        opt.apply_gradients([(tf.constant(g), w)])
+        v = rho * v + (1 - rho) * np.square(g)
+        expected = expected - lr * np.asarray(g) / (np.sqrt(v) + eps)
+    np.testing.assert_allclose(w.numpy(), expected, rtol=1e-6)
+    # Keras's RMSprop divides by sqrt(v + eps): on a small gradient its step is ~10x smaller here
+    w_keras = tf.Variable([1.0, -2.0])
+    keras.optimizers.RMSprop(lr, rho=rho, epsilon=eps).apply_gradients([(tf.constant([0.5, -1e-3]), w_keras)])
+    w_torch = tf.Variable([1.0, -2.0])
+    agents.RMSpropTorchLike(lr, rho=rho, epsilon=eps).apply_gradients([(tf.constant([0.5, -1e-3]), w_torch)])
+    assert abs(w_torch.numpy()[1] + 2.0) > 5 * abs(w_keras.numpy()[1] + 2.0)
