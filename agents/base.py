@@ -70,6 +70,8 @@ class Agent(abc.ABC):
     """The gymnasium action-space types supported."""
     RL_ZOO: dict = {}
     """rl-baselines3-zoo's tuned hyperparameters by env id, applied as defaults."""
+    TUNED: dict = {}
+    """dlzoo's changes to ``RL_ZOO``'s values by env id (applied over them; the algorithm file says why)."""
     squashed = False
     """Box actions live in [-1, 1] and are rescaled to the bounds."""
     loss_names: tuple = ("loss",)
@@ -92,7 +94,7 @@ class Agent(abc.ABC):
             check_env_id(env)
         self.env_id = env_id(env)
         # rl-zoo's values (n_envs included) apply when dlzoo makes the envs from the id
-        defaults = dict(self.RL_ZOO.get(env, {})) if use_rl_zoo and isinstance(env, str) else {}
+        defaults = {**self.RL_ZOO.get(env, {}), **self.TUNED.get(env, {})} if use_rl_zoo and isinstance(env, str) else {}
         if isinstance(env, gym.vector.VectorEnv):
             make_vec_env(env)  # checks its autoreset mode before anything else
             hyperparams.setdefault("n_envs", env.num_envs)

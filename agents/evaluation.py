@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import time
 
 import gymnasium as gym
 import keras
@@ -78,8 +79,11 @@ class EvalCallback(keras.callbacks.Callback):
     Adds ``eval_return`` (and ``eval_return_std``) to the epoch's logs, so callbacks
     after it (CSVLogger, EarlyStopping, Checkpoint) see it. With ``restore_best=True``
     the agent ends ``learn`` with the weights of its best evaluation, as
-    rl-baselines3-zoo's ``EvalCallback`` keeps ``best_model``. ``stop_at``: stop
-    ``learn`` once the evaluation return reaches it.
+    rl-baselines3-zoo's ``EvalCallback`` keeps ``best_model``; with ``restore_best=False``
+    the agent keeps its final weights and the best ones stay in ``best_weights``
+    (``agent.model.set_weights(callback.best_weights)`` switches to them). ``stop_at``:
+    stop ``learn`` once the evaluation return reaches it. ``best``, ``best_epoch``
+    and ``seconds`` (time spent evaluating) are kept on the callback.
     """
 
     def __init__(self, env=None, n_episodes: int = 5, every: int = 1, deterministic: bool = True,
@@ -98,7 +102,7 @@ class EvalCallback(keras.callbacks.Callback):
             raise ValueError(f"EvalCallback: invalid n_episodes={n_episodes!r}; expected a positive integer")
         self.env, self.n_episodes, self.every = env, int(n_episodes), int(every)
         self.deterministic, self.restore_best, self.stop_at, self.seed = deterministic, restore_best, stop_at, seed
-        self.best, self.best_epoch, self.best_weights = -np.inf, None, None
+        self.best, self.best_epoch, self.best_weights, self.seconds = -np.inf, None, None, 0.0
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
@@ -106,13 +110,14 @@ class EvalCallback(keras.callbacks.Callback):
         agent = getattr(self.model, "agent", None)
         if agent is None:
             raise ValueError("EvalCallback works in an agent's learn() (its model has no agent)")
+        start = time.perf_counter()
         mean, std = evaluate(agent, self.env, self.n_episodes, self.deterministic, self.seed)
         if logs is not None:
             logs["eval_return"], logs["eval_return_std"] = mean, std
         if mean > self.best:
             self.best, self.best_epoch = mean, epoch
-            if self.restore_best:
-                self.best_weights = self.model.get_weights()
+            self.best_weights = self.model.get_weights()
+        self.seconds += time.perf_counter() - start
         if self.stop_at is not None and mean >= self.stop_at:
             self.model.stop_training = True
 
