@@ -265,7 +265,7 @@ class Agent(abc.ABC):
         if progress_bar:
             from zoo.callbacks import ProgressBar
 
-            callbacks.append(ProgressBar(total_epochs=epochs - resumed["epoch"] if resumed else epochs,
+            callbacks.append(ProgressBar(total_epochs=max(1, epochs - resumed["epoch"]) if resumed else epochs,
                                          desc=self.name))
         cbs = keras.callbacks.CallbackList(
             callbacks + [self.history], model=self.model, epochs=epochs, verbose=0, steps=None
@@ -307,9 +307,9 @@ class Agent(abc.ABC):
             epoch += 1
             if run:
                 run.after_epoch(epoch)
-        if run:
-            run.finish(epoch)
         cbs.on_train_end(logs)
+        if run:  # after the callbacks' last word (EvalCallback's best weights): a rerun returns this state
+            run.finish(epoch)
         return self
 
     def graph(self, fn):

@@ -109,21 +109,39 @@ def _variables(agent) -> list[tuple[str, object]]:
     return out
 
 
-def _check_env(agent):
-    """The env must be a SyncVectorEnv whose sub-envs pickle; checked before any training."""
+_SUPPORTED = "supported: envs whose state is plain Python and NumPy (classic control, most custom envs)"
+
+
+def _check_env_type(agent):
+    """Before the reset: a SyncVectorEnv, and no sub-env that pickles only its constructor arguments."""
     env = agent.env
     if not isinstance(env, gym.vector.SyncVectorEnv):
         raise ValueError(
             f"{agent.name}: checkpoint_dir needs a gymnasium.vector.SyncVectorEnv (its sub-envs are saved); "
             f"env is a {type(env).__name__}. Pass the env id, a gymnasium.Env or a SyncVectorEnv"
         )
+    for sub in env.envs:
+        layer = sub
+        while layer is not None:  # the wrappers down to the env
+            if isinstance(layer, gym.utils.EzPickle):  # Box2D, MuJoCo, Atari: a pickle rebuilds a fresh env
+                raise ValueError(
+                    f"{agent.name}: checkpoint_dir saves the envs' state by pickling them, and env "
+                    f"{agent.env_id or type(sub.unwrapped).__name__!r} pickles only its constructor arguments "
+                    f"({type(layer).__name__} is a gymnasium.utils.EzPickle), not its state; {_SUPPORTED}"
+                )
+            layer = layer.env if isinstance(layer, gym.Wrapper) else None
+
+
+def _check_env_pickles(agent):
+    """After the reset (some state exists only then) and before any training: the sub-envs must pickle."""
+    env = agent.env
     try:
         pickle.dumps(list(env.envs))
     except Exception as err:  # noqa: BLE001  (whatever the env's objects raise)
         raise ValueError(
             f"{agent.name}: checkpoint_dir saves the envs' state by pickling them, and env "
-            f"{agent.env_id or type(env.envs[0]).__name__!r} does not pickle ({type(err).__name__}: {err}); "
-            "supported: envs whose state is plain Python and NumPy (classic control, most custom envs)"
+            f"{agent.env_id or type(env.envs[0].unwrapped).__name__!r} does not pickle "
+            f"({type(err).__name__}: {err}); {_SUPPORTED}"
         ) from err
 
 
@@ -158,13 +176,14 @@ class Checkpointer:
         if os.path.exists(self.dir) and not os.path.isdir(self.dir):
             raise ValueError(f"{agent.name}: invalid checkpoint_dir={self.dir!r}; it is a file, expected a folder")
         check_int("checkpoint_every", checkpoint_every, minimum=1, allow_none=True, owner=agent.name)
-        _check_env(agent)
+        _check_env_type(agent)
         self.agent, self.path, self.total = agent, checkpoint_path(self.dir), int(total_timesteps)
         self.every = checkpoint_every or DEFAULT_EPOCHS * agent._steps_per_epoch()
         self.start = self.target = self.last = None
 
     def begin(self, start, target):
-        """A fresh run from ``start`` to ``target`` env steps."""
+        """A fresh run from ``start`` to ``target`` env steps (the envs are reset: they must pickle now)."""
+        _check_env_pickles(self.agent)
         self.start, self.target, self.last = start, target, start
 
     def resume(self) -> dict | None:

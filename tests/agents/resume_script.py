@@ -12,9 +12,9 @@ import time
 
 #: name -> (env id, total_timesteps, checkpoint_every, hyperparameters): tiny runs on CartPole
 RUNS = {
-    "PPO": ("CartPole-v1", 384, 128, dict(n_envs=2, n_steps=32, batch_size=32, n_epochs=2, net_arch=(16,),
+    "PPO": ("CartPole-v1", 256, 64, dict(n_envs=2, n_steps=32, batch_size=32, n_epochs=2, net_arch=(16,),
                                            jit_compile=False, use_rl_zoo=False)),
-    "DQN": ("CartPole-v1", 400, 100, dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32,
+    "DQN": ("CartPole-v1", 300, 100, dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32,
                                            net_arch=(16,), log_interval=100, buffer_size=5000,
                                            target_update_interval=50, jit_compile=False, use_rl_zoo=False)),
 }

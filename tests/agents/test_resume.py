@@ -159,12 +159,11 @@ def test_corrupt_or_torn_checkpoints_raise_and_change_nothing(finished):
         assert agent.num_timesteps == 0 and agent._last_obs is None and same_weights(weights(agent), before), what
 
 
-def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+def test_a_failed_write_keeps_the_previous_checkpoint(finished_run, tmp_path, monkeypatch):
     ckpt = tmp_path / "ckpt"
-    agent = agents.PPO("CartPole-v1", seed=0, **PPO_TINY)
     real_dumps, calls = pickle.dumps, []
 
-    def failing_dumps(obj, *args, **kwargs):  # 1: the env check; 2: the first checkpoint; 3: the second
+    def failing_dumps(obj, *args, **kwargs):  # 1: the env check; 2: the checkpoint at 64 steps; 3: the final one
         calls.append(1)
         if len(calls) == 3:
             raise OSError("disk full")
@@ -172,34 +171,44 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoint.pickle, "dumps", failing_dumps)
     with pytest.raises(OSError, match="disk full"):
-        agent.learn(192, checkpoint_dir=ckpt, checkpoint_every=64)
+        agents.PPO("CartPole-v1", seed=0, **PPO_TINY).learn(128, checkpoint_dir=ckpt, checkpoint_every=64)
     assert os.listdir(ckpt) == [checkpoint.FILENAME]  # no temporary file left behind
     info = checkpoint.read_info(ckpt)
     assert info["num_timesteps"] == 64 and not info["done"]
     (ckpt / ".checkpoint.zip.abc.tmp.zip").write_bytes(b"half a write")  # as a SIGKILL mid-write leaves it
     monkeypatch.setattr(checkpoint.pickle, "dumps", real_dumps)
-    resumed = agents.PPO("CartPole-v1", seed=0, **PPO_TINY).learn(192, checkpoint_dir=ckpt, checkpoint_every=64)
+    resumed = agents.PPO("CartPole-v1", seed=0, **PPO_TINY).learn(128, checkpoint_dir=ckpt)
     assert os.listdir(ckpt) == [checkpoint.FILENAME] and checkpoint.read_info(ckpt)["done"]
-    reference = agents.PPO("CartPole-v1", seed=0, **PPO_TINY).learn(192)
-    assert same_weights(weights(resumed), weights(reference))
+    assert same_weights(weights(resumed), weights(finished_run[0]))  # as the run that was never interrupted
 
 
-class UnpicklableEnv(gym.Env):
-    """CartPole's spaces with a lock inside (a lock does not pickle)."""
+class ZeroEnv(gym.Env):
+    """CartPole's spaces, zero observations, episodes that never end."""
 
     observation_space = gym.spaces.Box(-1, 1, (4,), np.float32)
     action_space = gym.spaces.Discrete(2)
-
-    def __init__(self):
-        import threading
-
-        self.lock = threading.Lock()
 
     def reset(self, seed=None, options=None):
         return np.zeros(4, np.float32), {}
 
     def step(self, action):
         return np.zeros(4, np.float32), 0.0, False, False, {}
+
+
+class LockedEnv(ZeroEnv):
+    """A lock inside: it does not pickle."""
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+
+
+class ConstructorPickleEnv(ZeroEnv, gym.utils.EzPickle):
+    """Pickles its constructor arguments only, as Box2D, MuJoCo and Atari envs do."""
+
+    def __init__(self):
+        gym.utils.EzPickle.__init__(self)
 
 
 def test_checkpoint_argument_errors_come_before_training(tmp_path):
@@ -212,9 +221,13 @@ def test_checkpoint_argument_errors_come_before_training(tmp_path):
     with pytest.raises(ValueError, match="it is a file, expected a folder"):
         agent.learn(64, checkpoint_dir=tmp_path / "file")
     assert agent.num_timesteps == 0 and agent._last_obs is None
-    locked = agents.PPO(UnpicklableEnv(), seed=0, **{**PPO_TINY, "n_envs": 1})
-    with pytest.raises(ValueError, match="saves the envs' state by pickling them, and env 'UnpicklableEnv' does not"):
+    locked = agents.PPO(LockedEnv(), seed=0, **{**PPO_TINY, "n_envs": 1})
+    with pytest.raises(ValueError, match="saves the envs' state by pickling them, and env 'LockedEnv' does not pickle"):
         locked.learn(64, checkpoint_dir=tmp_path / "locked")
+    ez = agents.PPO(ConstructorPickleEnv(), seed=0, **{**PPO_TINY, "n_envs": 1})
+    with pytest.raises(ValueError, match="'ConstructorPickleEnv' pickles only its constructor arguments"):
+        ez.learn(64, checkpoint_dir=tmp_path / "ez")
+    assert locked.num_timesteps == ez.num_timesteps == 0 and ez._last_obs is None
     wrapped = gym.wrappers.vector.RecordEpisodeStatistics(agent.env)
     with pytest.raises(ValueError, match="checkpoint_dir needs a gymnasium.vector.SyncVectorEnv"):
         agents.PPO(wrapped, seed=0, **PPO_TINY).learn(64, checkpoint_dir=tmp_path / "wrapped")
