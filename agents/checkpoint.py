@@ -145,6 +145,16 @@ def _check_env_pickles(agent):
         ) from err
 
 
+def _unreadable(path, err) -> ValueError:
+    return ValueError(f"could not read checkpoint {path!r} ({type(err).__name__}: {err}); delete it, or pass "
+                      "another checkpoint_dir, to start over")
+
+
+#: meta.json's parts and the keys each must have
+_META = {"agent": (), "attrs": (), "generators": (), "variables": (), "history": ("epoch", "history"),
+         "learn": ("total_timesteps", "start", "target", "epoch", "done")}
+
+
 def _read(path):
     """``(meta, arrays, envs)`` of a checkpoint file; ``ValueError`` if it cannot be read."""
     try:
@@ -155,13 +165,12 @@ def _read(path):
             with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
             envs = pickle.loads(zf.read("envs.pkl"))
-        for key in ("agent", "learn", "attrs", "generators", "variables", "history"):
-            meta[key]  # noqa: B018  (a KeyError names the missing part)
+        missing = [f"{part}.{key}" if key else part for part, keys in _META.items()
+                   for key in (keys or ("",)) if part not in meta or (key and key not in meta[part])]
+        if missing:
+            raise ValueError(f"meta.json lacks {', '.join(missing)}")
     except Exception as err:  # noqa: BLE001  (a torn or foreign file: zip, JSON, npz or pickle errors)
-        raise ValueError(
-            f"could not read checkpoint {path!r} ({type(err).__name__}: {err}); delete it, or pass another "
-            "checkpoint_dir, to start over"
-        ) from err
+        raise _unreadable(path, err) from err
     return meta, arrays, envs
 
 
@@ -214,8 +223,7 @@ class Checkpointer:
         try:
             commit = self._prepare(meta, arrays, envs)
         except (KeyError, AttributeError, TypeError) as err:
-            raise ValueError(f"could not read checkpoint {self.path!r} ({type(err).__name__}: {err}); delete it, "
-                             "or pass another checkpoint_dir, to start over") from err
+            raise _unreadable(self.path, err) from err
         commit()
         learn = meta["learn"]
         self.start, self.target, self.last = learn["start"], learn["target"], agent.num_timesteps

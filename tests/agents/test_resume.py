@@ -143,6 +143,7 @@ def test_corrupt_or_torn_checkpoints_raise_and_change_nothing(finished):
         "torn": open(path, "rb").read()[:5000],
         "no arrays": {k: v for k, v in parts.items() if k != "arrays.npz"},
         "bad pickle": {**parts, "envs.pkl": b"\x80\x04junk"},
+        "foreign meta": {**parts, "meta.json": b'{"format_version": 1}'},
     }
     for what, content in damaged.items():
         if isinstance(content, dict):
