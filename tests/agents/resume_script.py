@@ -16,7 +16,7 @@ RUNS = {
                                            jit_compile=False, use_rl_zoo=False)),
     "DQN": ("CartPole-v1", 300, 100, dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32,
                                            net_arch=(16,), log_interval=100, buffer_size=5000,
-                                           target_update_interval=50, jit_compile=False, use_rl_zoo=False)),
+                                           target_update_interval=30, jit_compile=False, use_rl_zoo=False)),
 }
 
 

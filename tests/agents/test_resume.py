@@ -13,9 +13,11 @@ import time
 import zipfile
 
 import gymnasium as gym
+import keras
 import numpy as np
 import pytest
 import resume_script
+from agent_checks import save_env
 
 import agents
 from agents import checkpoint
@@ -255,3 +257,34 @@ def test_save_include_replay_round_trips_the_buffer(tmp_path):
     with pytest.raises(ValueError, match="PPO: invalid include_replay=True; PPO has no replay buffer"):
         agents.PPO("CartPole-v1", seed=0, **PPO_TINY).save(tmp_path / "ppo", include_replay=True)
     assert not os.path.exists(tmp_path / "ppo.zip")
+
+
+class KeepFirstCheckpoint(keras.callbacks.Callback):
+    """Copies the first checkpoint of a run to ``keep`` (where a killed run would have left it)."""
+
+    def __init__(self, ckpt, keep):
+        super().__init__()
+        self.ckpt, self.keep = ckpt, keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        if os.path.exists(checkpoint.checkpoint_path(self.ckpt)) and not os.path.exists(self.keep):
+            shutil.copytree(self.ckpt, self.keep)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in agents.list_agents() if n not in resume_script.RUNS])
+def test_every_agent_resumes_exactly(name, tmp_path):
+    """Registry-driven (PPO and DQN have the SIGKILL test): resuming from the first checkpoint ends
+    where the whole run did."""
+    cls = agents.registry.agent_class(name)
+    params = {**cls.test_config, "net_arch": (8,), "jit_compile": False, "normalize_obs": True}
+    if issubclass(cls, agents.OffPolicyAgent):
+        params.update(learning_starts=20, log_interval=40)
+    env, ckpt, keep = save_env(name), tmp_path / "ckpt", tmp_path / "first"
+    whole = agents.make(name, env, seed=0, **params)
+    every = whole._steps_per_epoch()
+    whole.learn(2 * every, callbacks=[KeepFirstCheckpoint(ckpt, keep)], checkpoint_dir=ckpt, checkpoint_every=every)
+    assert checkpoint.read_info(keep)["num_timesteps"] == every
+    resumed = agents.make(name, env, seed=0, **params).learn(2 * every, checkpoint_dir=keep)
+    assert same_weights(weights(resumed), weights(whole))
+    assert resumed.history.history["timesteps"] == whole.history.history["timesteps"]
