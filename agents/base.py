@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents import save_util
+from agents.checkpoint import Checkpointer
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
 from agents.env_util import check_env, check_env_id, env_id, make_vec_env
 from agents.networks import AgentModel, ObsNormalizer
@@ -80,6 +81,8 @@ class Agent(abc.ABC):
     """Small hyperparameters with which the registry-driven tests run a few hundred steps."""
     test_learns: dict = {}
     """``{"Discrete" | "Box": (hyperparameters, steps, minimum return of 20)}``: the identity-env tests."""
+    _state_attrs: tuple = ("num_timesteps", "_progress")
+    """Python counters a checkpoint saves (``agents.checkpoint``); a subclass adds its own."""
 
     def __init__(self, env, policy: str = "mlp", seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
                  **hyperparams):
@@ -155,6 +158,14 @@ class Agent(abc.ABC):
     def _steps_per_epoch(self) -> int:
         """Environment steps per callback epoch."""
 
+    def _checkpoint_state(self) -> dict:
+        """The machinery's arrays a checkpoint saves beyond variables, RNGs, counters and envs."""
+        return {}
+
+    def _restore_state(self, arrays: dict):
+        """Check ``arrays`` (from ``_checkpoint_state``); return a function that puts them back."""
+        return lambda: None
+
     # ------------------------------------------------------------------ spaces and actions
 
     def _check_spaces(self):
@@ -219,7 +230,7 @@ class Agent(abc.ABC):
     # ------------------------------------------------------------------ learn
 
     def learn(self, total_timesteps: int, callbacks=None, progress_bar: bool = False,
-              reset_num_timesteps: bool = True):
+              reset_num_timesteps: bool = True, checkpoint_dir=None, checkpoint_every: int | None = None):
         """Train for ``total_timesteps`` env steps (all envs together); returns ``self``.
 
         ``callbacks`` are ``keras.callbacks.Callback`` objects; each gets one epoch
@@ -228,6 +239,11 @@ class Agent(abc.ABC):
         ``timesteps``. ``model.stop_training = True`` (EarlyStopping does it) stops
         after the current epoch. A loss that becomes NaN or infinite raises
         ``FloatingPointError``.
+
+        ``checkpoint_dir``: every ``checkpoint_every`` env steps (at an epoch's end;
+        default every 10 epochs) and at the end, everything needed to continue
+        exactly is saved there (``agents.checkpoint``); rerunning the same call
+        after a kill resumes, one that finished returns at once.
         """
         if not is_int(total_timesteps) or total_timesteps < 1:
             fail("total_timesteps", total_timesteps, "a positive integer", self.name)
@@ -239,26 +255,39 @@ class Agent(abc.ABC):
         for cb in callbacks:
             if not isinstance(cb, keras.callbacks.Callback):
                 fail("callbacks", cb, "a keras.callbacks.Callback or a list of them", self.name, error=TypeError)
+        run = None
+        if checkpoint_dir is not None or checkpoint_every is not None:
+            run = Checkpointer(self, checkpoint_dir, checkpoint_every, total_timesteps)
+        resumed = run.resume() if run else None  # restores everything, or None
+        self.history = keras.callbacks.History()
+        if resumed and resumed["done"]:
+            self.history.epoch, self.history.history = resumed["history_epochs"], resumed["history"]
+            return self
         epochs = max(1, math.ceil(total_timesteps / self._steps_per_epoch()))
         if progress_bar:
             from zoo.callbacks import ProgressBar
 
-            callbacks.append(ProgressBar(total_epochs=epochs, desc=self.name))
-        self.history = keras.callbacks.History()
+            callbacks.append(ProgressBar(total_epochs=max(1, epochs - resumed["epoch"]) if resumed else epochs,
+                                         desc=self.name))
         cbs = keras.callbacks.CallbackList(
             callbacks + [self.history], model=self.model, epochs=epochs, verbose=0, steps=None
         )
-        if reset_num_timesteps or self._last_obs is None:
+        if not resumed and (reset_num_timesteps or self._last_obs is None):
             if reset_num_timesteps:
                 self.num_timesteps = 0
             self._reset_env()
-        start_steps = self.num_timesteps
-        target = start_steps + int(total_timesteps)
+        start_steps = resumed["start"] if resumed else self.num_timesteps
+        target = resumed["target"] if resumed else start_steps + int(total_timesteps)
+        if run and not resumed:
+            run.begin(start_steps, target)
         object.__setattr__(self.model, "agent", self)  # for callbacks that need the agent (EvalCallback)
         self.model.stop_training = False
         logs = {}
         cbs.on_train_begin()
         epoch = 0
+        if resumed:  # the History goes on with the epochs run before the kill
+            self.history.epoch, self.history.history = resumed["history_epochs"], resumed["history"]
+            epoch = resumed["epoch"]
         while self.num_timesteps < target and not self.model.stop_training:
             cbs.on_epoch_begin(epoch)
             t0, s0 = time.perf_counter(), self.num_timesteps
@@ -278,7 +307,11 @@ class Agent(abc.ABC):
             logs["timesteps"] = float(self.num_timesteps)
             cbs.on_epoch_end(epoch, logs)
             epoch += 1
+            if run:
+                run.after_epoch(epoch)
         cbs.on_train_end(logs)
+        if run:  # after the callbacks' last word (EvalCallback's best weights): a rerun returns this state
+            run.finish(epoch)
         return self
 
     def graph(self, fn):
@@ -343,9 +376,12 @@ class Agent(abc.ABC):
         """What ``save`` writes to ``config.json`` (``agents.save_util.agent_config``)."""
         return save_util.agent_config(self)
 
-    def save(self, path) -> str:
-        """Write ``config.json`` and the weights (Keras ``.weights.h5``) into one zip, atomically."""
-        return save_util.save(self, path)
+    def save(self, path, include_replay: bool = False) -> str:
+        """Write ``config.json`` and the weights (Keras ``.weights.h5``) into one zip, atomically.
+
+        ``include_replay=True`` (off-policy agents) adds the replay buffer (``replay.npz``).
+        """
+        return save_util.save(self, path, include_replay=include_replay)
 
     @classmethod
     def load(cls, path, env=None, **overrides):

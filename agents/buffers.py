@@ -9,6 +9,9 @@ means "no future value from here".
 
 from __future__ import annotations
 
+import copy
+import json
+
 import numpy as np
 
 __all__ = ["compute_gae", "discounted_returns", "complete_episode_mask", "RolloutBuffer", "ReplayBuffer"]
@@ -123,3 +126,41 @@ class ReplayBuffer:
 
     def __len__(self):
         return self.size
+
+    _STATE_KEYS = ("obs", "actions", "rewards", "next_obs", "terminated")
+
+    def state(self) -> dict:
+        """The stored transitions, ``pos`` and the sampling RNG as plain arrays (npz-ready, no pickle)."""
+        n = self.size
+        arrays = {key: getattr(self, key)[:n] for key in self._STATE_KEYS}
+        return {**arrays, "pos": np.int64(self.pos), "rng": np.array(json.dumps(self.rng.bit_generator.state))}
+
+    def with_state(self, state: dict) -> ReplayBuffer:
+        """A new buffer of this capacity and shapes holding ``state`` (from :meth:`state`); self is unchanged.
+
+        At the same capacity the layout and ``pos`` are kept exactly (sampling repeats);
+        at another one the newest transitions are kept in order. ``ValueError`` if ``state`` does not fit.
+        """
+        missing = [k for k in (*self._STATE_KEYS, "pos", "rng") if k not in state]
+        if missing:
+            raise ValueError(f"replay buffer state lacks {missing}")
+        size, pos = (np.shape(state["rewards"]) or (0,))[0], int(state["pos"])
+        for key in self._STATE_KEYS:
+            want = (size, *getattr(self, key).shape[1:])
+            if np.shape(state[key]) != want:
+                raise ValueError(f"replay buffer state: {key} has shape {np.shape(state[key])}; expected {want}")
+        if not 0 <= pos <= size:
+            raise ValueError(f"replay buffer state: pos={pos} does not fit size={size}")
+        new = copy.copy(self)
+        new.rng = np.random.default_rng()
+        new.rng.bit_generator.state = json.loads(str(state["rng"]))
+        order = np.arange(size)
+        if size > self.capacity or (pos != size and size != self.capacity):  # saved at another capacity
+            order = np.concatenate([np.arange(pos, size), np.arange(pos)])[-self.capacity:]  # oldest first
+            pos = len(order)
+        for key in self._STATE_KEYS:
+            array = np.zeros_like(getattr(self, key))
+            array[:len(order)] = np.asarray(state[key])[order]
+            setattr(new, key, array)
+        new.pos, new.size = pos % self.capacity, len(order)
+        return new

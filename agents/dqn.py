@@ -74,6 +74,7 @@ class DQN(OffPolicyAgent):
     Config = DQNConfig
     action_spaces = (gym.spaces.Discrete,)
     stochastic_predict = False  # predict(deterministic=False) is greedy too, as in stable-baselines3
+    _state_attrs = OffPolicyAgent._state_attrs + ("_steps_since_target", "epsilon")
     RL_ZOO = {
         "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
                             gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,

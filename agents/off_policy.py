@@ -33,6 +33,7 @@ class OffPolicyAgent(Agent):
     """
 
     Config = OffPolicyConfig
+    _state_attrs = Agent._state_attrs + ("_since_train",)
     stochastic_predict = True
     """``predict(deterministic=False)`` samples the policy; False: it is the mode too (DQN, TD3, as SB3)."""
 
@@ -152,3 +153,10 @@ class OffPolicyAgent(Agent):
     def _reset_env(self):
         super()._reset_env()
         self._since_train = 0
+
+    def _checkpoint_state(self):
+        return self.replay.state()
+
+    def _restore_state(self, arrays):
+        replay = self.replay.with_state(arrays)  # checked and built before anything changes
+        return lambda: setattr(self, "replay", replay)

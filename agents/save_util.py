@@ -1,12 +1,14 @@
 """Saving and loading agents: one zip holding ``config.json`` and the Keras weights, no pickle.
 
 The zip is written atomically (``zoo.core.io.atomic_path``); ``load`` checks the
-file and the env's spaces before any weight is set.
+file and the env's spaces before any weight is set. ``include_replay=True`` adds
+an off-policy agent's replay buffer as ``replay.npz`` (read with ``allow_pickle=False``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import tempfile
@@ -16,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.registry import agent_class
-from zoo.core.checks import check_path
+from zoo.core.checks import check_bool, check_path
 from zoo.core.io import atomic_path
 
 __all__ = ["FORMAT_VERSION", "agent_config", "save", "load", "space_dict"]
@@ -50,9 +52,16 @@ def agent_config(agent) -> dict:
     }
 
 
-def save(agent, path) -> str:
-    """Write ``config.json`` and the weights (Keras ``.weights.h5``) into one zip, atomically; return its path."""
+def save(agent, path, include_replay: bool = False) -> str:
+    """Write ``config.json`` and the weights (Keras ``.weights.h5``) into one zip, atomically; return its path.
+
+    ``include_replay=True`` also writes the replay buffer (``replay.npz``); an agent without one is a ValueError.
+    """
     path = os.fspath(check_path("path", path, "save"))
+    check_bool("include_replay", include_replay, agent.name)
+    if include_replay and not hasattr(agent, "replay"):
+        raise ValueError(f"{agent.name}: invalid include_replay=True; {agent.name} has no replay buffer "
+                         "(it is an on-policy agent); expected include_replay=False")
     if not path.endswith(".zip"):
         path += ".zip"
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,6 +70,10 @@ def save(agent, path) -> str:
         with atomic_path(path, suffix=".zip") as archive, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("config.json", json.dumps(agent.get_config(), indent=2))
             zf.write(weights, "agent.weights.h5")
+            if include_replay:
+                replay = io.BytesIO()
+                np.savez(replay, **agent.replay.state())
+                zf.writestr("replay.npz", replay.getvalue())
     return path
 
 
@@ -79,7 +92,11 @@ def load(path, env=None, **overrides):
         with zipfile.ZipFile(path) as zf:
             config = json.loads(zf.read("config.json"))
             weights = zf.read("agent.weights.h5")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
+            replay = None
+            if "replay.npz" in zf.namelist():
+                with np.load(io.BytesIO(zf.read("replay.npz")), allow_pickle=False) as npz:
+                    replay = {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, ValueError, OSError) as err:
         raise ValueError(f"could not read agent file {path!r}: {err}") from err
     if config.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"agent file {path!r} has format_version={config.get('format_version')!r}; "
@@ -101,5 +118,10 @@ def load(path, env=None, **overrides):
         with open(wpath, "wb") as f:
             f.write(weights)
         agent.model.load_weights(wpath)
+    if replay is not None and hasattr(agent, "replay"):
+        try:
+            agent.replay = agent.replay.with_state(replay)
+        except ValueError as err:
+            raise ValueError(f"could not read the replay buffer of agent file {path!r}: {err}") from err
     agent.num_timesteps = int(config.get("num_timesteps", 0))
     return agent
