@@ -103,8 +103,9 @@ class Agent(abc.ABC):
             hyperparams.setdefault("n_envs", env.num_envs)
         elif isinstance(env, gym.Env):
             hyperparams.setdefault("n_envs", 1)
-        if self.nets.image and self.image_net_arch is not None and "net_arch" not in {**defaults, **hyperparams}:
-            hyperparams["net_arch"] = self.image_net_arch
+        for key, value in self.nets.default_hyperparams(self.image_net_arch).items():
+            if key not in defaults and key not in hyperparams:
+                hyperparams[key] = value
         self.config = build_config(self.Config, self.name, defaults, hyperparams)
         self.policy, self.policy_kwargs, self.seed, self.verbose = self.nets.name, self.nets.kwargs, int(seed), verbose
         self.env = make_vec_env(env, self.config.n_envs, seed)

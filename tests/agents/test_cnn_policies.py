@@ -104,7 +104,8 @@ def test_dqn_nature_cnn_on_pong_stores_uint8_trains_saves_and_exports_int8(tmp_p
 @pytest.mark.parametrize("share", [True, False])
 def test_a2c_on_pong_shares_the_extractor_by_default(share, tmp_path):
     kwargs = dict(SMALL) if share else dict(SMALL, share_features_extractor=False)
-    agent = agents.A2C(pong(), policy="cnn", seed=0, n_steps=16, jit_compile=False, policy_kwargs=kwargs)
+    agent = agents.A2C(pong(), policy="cnn", seed=0, n_steps=16, policy_kwargs=kwargs)
+    assert agent.config.net_arch == () and agent.config.jit_compile is False  # the image-policy defaults
     actor, critic = agent.model.actor, agent.model.critic
     shared = {id(v) for v in actor.trainable_variables} & {id(v) for v in critic.trainable_variables}
     assert len(shared) == (8 if share else 0)  # the Nature CNN's 3 convolutions and dense layer
@@ -112,6 +113,8 @@ def test_a2c_on_pong_shares_the_extractor_by_default(share, tmp_path):
         - len(shared)
     if share:
         check_trains_saves_loads(agent, 64, tmp_path)
+    else:  # SAC keeps its net_arch on top of the features, as stable-baselines3
+        assert agents.SAC(ImageIdentityEnv(continuous=True), policy="cnn").config.net_arch == (256, 256)
 
 
 # --------------------------------------------------------------------------- CarRacing (continuous actions)
@@ -120,7 +123,7 @@ def test_a2c_on_pong_shares_the_extractor_by_default(share, tmp_path):
 @pytest.mark.parametrize("name", ["SAC", "TD3", "PPO"])
 def test_continuous_agents_on_car_racing(name, tmp_path):
     if name == "PPO":
-        params = dict(n_steps=64, batch_size=32, n_epochs=1, jit_compile=False)
+        params = dict(n_steps=64, batch_size=32, n_epochs=1)
     else:
         params = dict(learning_starts=40, train_freq=20, gradient_steps=4, batch_size=16, buffer_size=300,
                       net_arch=(32,))
@@ -189,7 +192,7 @@ def test_the_other_agents_and_heads_run_an_image_policy(name, shape, params):
 
 def test_zoo_backbone_with_its_kwargs_saves_and_loads(tmp_path):
     env = ImageIdentityEnv(shape=(16, 16, 3))
-    agent = agents.A2C(env, policy="simple_cnn", seed=0, n_steps=16, jit_compile=False,
+    agent = agents.A2C(env, policy="simple_cnn", seed=0, n_steps=16,
                        policy_kwargs=dict(filters=(8, 16), share_features_extractor=False))
     backbone = agent.model.actor.get_layer("actor_features").get_layer("simple_cnn")
     assert backbone.input_shape == (None, 16, 16, 3) and backbone.output_shape == (None, 16)  # avg-pooled
@@ -202,14 +205,15 @@ def test_zoo_backbone_with_its_kwargs_saves_and_loads(tmp_path):
 
 
 def test_ppo_cnn_learns_the_image_identity_env():
-    """Chance is 20/3; the CNN reads the lit band and picks its action (measured: 19-20 after 1,500 steps)."""
+    """A uniform policy scores 20/3; the CNN learns to read the lit band (measured: 20 of 20 after 256 steps,
+    seeds 0-2; the untrained greedy policy scored 11.6, 7.8 and 6.4)."""
     vec = gym.vector.SyncVectorEnv([lambda: ImageIdentityEnv(n=3)] * 4, autoreset_mode=SAME_STEP)
-    agent = agents.PPO(vec, policy="cnn", seed=0, n_steps=32, batch_size=64, learning_rate=1e-3, jit_compile=False,
+    agent = agents.PPO(vec, policy="cnn", seed=0, n_steps=32, batch_size=64, learning_rate=1e-3,
                        policy_kwargs=dict(features_dim=64))
     before, _ = agents.evaluate(agent, ImageIdentityEnv(n=3), n_episodes=5)
-    agent.learn(1500)
+    agent.learn(512)
     after, _ = agents.evaluate(agent, ImageIdentityEnv(n=3), n_episodes=5)
-    assert after >= 18 > 12 > before, (before, after)
+    assert after >= 19 and after > before + 5, (before, after)
 
 
 # --------------------------------------------------------------------------- errors, before any training
@@ -224,7 +228,7 @@ def test_ppo_cnn_learns_the_image_identity_env():
      r"policy='resnet18'.*at least 32x32.*zoo.info\('resnet18'\).*ResizeObservation\(env, \(32, 32\)\)"),
     (lambda: agents.DQN(ImageIdentityEnv(), policy="cnnn"), ValueError,
      r"DQN: invalid policy='cnnn'.*did you mean 'cnn'.*'mlp' \('MlpPolicy'\), 'cnn' \('CnnPolicy'\).*resnet18"),
-    (lambda: agents.DQN(ImageIdentityEnv(), policy="bert"), ValueError, r"zoo model 'bert' \(masked-lm\) is not"),
+    (lambda: agents.DQN(ImageIdentityEnv(), policy="bert"), ValueError, r"zoo model 'bert' is not one \(task 'masked-lm'"),
     (lambda: agents.DQN(ImageIdentityEnv(), policy=42), TypeError, r"DQN: invalid policy=42"),
     (lambda: agents.PPO(ImageIdentityEnv(), policy="cnn", policy_kwargs=[("features_dim", 8)]), TypeError,
      r"PPO: invalid policy_kwargs=\[\('features_dim', 8\)\]; expected a dict"),
