@@ -101,8 +101,12 @@ def nature_cnn(x, features_dim=512):
 
 def unique(variables):
     """``variables`` without repeats, in order (networks may share a feature extractor)."""
-    seen = set()
-    return [v for v in variables if not (id(v) in seen or seen.add(id(v)))]
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
 
 
 def unique_variables(*models):
