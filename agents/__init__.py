@@ -8,9 +8,10 @@
 Layout (stable-baselines3's seams, one job per file): ``registry`` (which agents
 exist), ``env_util`` (vector envs), ``config`` (hyperparameters), ``base``
 (``Agent``: learn, predict, evaluate, policy_model), ``on_policy`` and
-``off_policy`` (the machinery), ``save_util``, ``distributions``,
-``numpy_forward``, ``networks``, ``buffers``, ``optim``, ``evaluation``; and one
-file per algorithm holding its config, networks and one training step.
+``off_policy`` (the machinery), ``policies`` (``policy=``: MLP, CNN and zoo
+backbones), ``save_util``, ``distributions``, ``numpy_forward``, ``networks``,
+``buffers``, ``optim``, ``evaluation``; and one file per algorithm holding its
+config, networks and one training step.
 
 The agent classes and their configs (``agents.PPO``, ``agents.PPOConfig`` ...)
 come from the registry: every registered agent, built in or from a plugin

@@ -26,6 +26,7 @@ from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_co
 from agents.env_util import check_env, check_env_id, env_id, make_vec_env
 from agents.networks import AgentModel, ObsNormalizer
 from agents.optim import linear_schedule
+from agents.policies import PolicyNetworks
 from agents.registry import list_agents, make, register_agent
 from agents.save_util import load
 from zoo.core.checks import check_array, check_bool, check_int, fail, is_int
@@ -83,14 +84,18 @@ class Agent(abc.ABC):
     """``{"Discrete" | "Box": (hyperparameters, steps, minimum return of 20)}``: the identity-env tests."""
     _state_attrs: tuple = ("num_timesteps", "_progress")
     """Python counters a checkpoint saves (``agents.checkpoint``); a subclass adds its own."""
+    share_features_extractor: bool | None = None
+    """Image policies: actor and critic share one feature extractor by default (None: no actor and critic)."""
+    image_net_arch: tuple | None = ()
+    """Image policies: hidden layers between the features and the heads unless ``net_arch`` is given
+    (stable-baselines3's: none; ``None``: the config's ``net_arch``)."""
 
     def __init__(self, env, policy: str = "mlp", seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
-                 **hyperparams):
+                 policy_kwargs: dict | None = None, **hyperparams):
         check_env(env)
         check_int("verbose", verbose, minimum=0, owner=self.name)
         check_bool("use_rl_zoo", use_rl_zoo, self.name)
-        if policy not in ("mlp", "MlpPolicy"):
-            raise ValueError(f"{self.name}: invalid policy={policy!r}; expected 'mlp' (or 'MlpPolicy')")
+        self.nets = PolicyNetworks(policy, policy_kwargs, self.name, self.share_features_extractor)
         if not is_int(seed):
             fail("seed", seed, "an integer", self.name)
         if isinstance(env, str):
@@ -103,13 +108,18 @@ class Agent(abc.ABC):
             hyperparams.setdefault("n_envs", env.num_envs)
         elif isinstance(env, gym.Env):
             hyperparams.setdefault("n_envs", 1)
+        for key, value in self.nets.default_hyperparams(self.image_net_arch).items():
+            if key not in defaults and key not in hyperparams:
+                hyperparams[key] = value
         self.config = build_config(self.Config, self.name, defaults, hyperparams)
-        self.policy, self.seed, self.verbose = "mlp", int(seed), verbose
+        self.policy, self.policy_kwargs, self.seed, self.verbose = self.nets.name, self.nets.kwargs, int(seed), verbose
         self.env = make_vec_env(env, self.config.n_envs, seed)
         self.n_envs = self.env.num_envs
         self.observation_space = self.env.single_observation_space
         self.action_space = self.env.single_action_space
         self._check_spaces()
+        self.nets.bind(self.observation_space, self.config.normalize_obs)
+        self.obs_shape, self.obs_dtype = self.nets.obs_shape, self.nets.obs_dtype
         self.obs_dim = int(np.prod(self.observation_space.shape))
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.action_dim = 1 if self.discrete else int(np.prod(self.action_space.shape))
@@ -121,7 +131,8 @@ class Agent(abc.ABC):
         seed_everything(self.seed)  # Python, NumPy, TensorFlow, Keras; op determinism
         self.rng = tf.random.Generator.from_seed(self.seed)
         self.np_rng = np.random.default_rng(self.seed)
-        self.normalizer = ObsNormalizer(self.obs_dim, enabled=self.config.normalize_obs, name="obs_normalizer")
+        self.normalizer = ObsNormalizer(1 if self.nets.image else self.obs_dim,  # images: the identity (a cast)
+                                        enabled=self.config.normalize_obs, name="obs_normalizer")
         networks, policy_net, optimizer = self._build()
         self.model = AgentModel(networks, self.normalizer, policy_net, optimizer=optimizer)
         self._policy_model = None
@@ -181,7 +192,8 @@ class Agent(abc.ABC):
             raise ValueError(f"{self.name}: unsupported action space {act}; expected finite bounds")
 
     def _obs(self, obs):
-        return np.asarray(obs, np.float32).reshape(-1, self.obs_dim)
+        """Observations in buffer format: flat float32 vectors (mlp), or images in the env's shape and dtype."""
+        return np.asarray(obs, self.obs_dtype).reshape(-1, *self.obs_shape)
 
     def _to_env(self, actions):
         """Buffer-format actions (numpy) -> what ``env.step`` takes."""
@@ -220,7 +232,7 @@ class Agent(abc.ABC):
             mask = infos.get("_final_obs", dones)
             for i in np.flatnonzero(dones):
                 if mask[i]:
-                    final_obs[i] = np.asarray(infos["final_obs"][i], np.float32).reshape(-1)
+                    final_obs[i] = self._obs(infos["final_obs"][i])[0]
                 self._episode_returns.append(float(self._running_return[i]))
                 self._episode_lengths.append(int(self._running_length[i]))
                 self._running_return[i] = 0
@@ -352,11 +364,12 @@ class Agent(abc.ABC):
     def policy_model(self) -> keras.Model:
         """A ``keras.Model``: raw observations -> logits (discrete), Q-values (DQN) or action means.
 
-        Observation normalisation is inside. For squashed agents (SAC, TD3, DDPG) the
+        Observation normalisation is inside; image policies take raw frames in the env's
+        layout (uint8 values, scaled to [0, 1] inside). For squashed agents (SAC, TD3, DDPG) the
         output is the deterministic action in [-1, 1] before rescaling to the bounds.
         """
         if self._policy_model is None:
-            inputs = keras.Input(shape=(self.obs_dim,), name="observations")
+            inputs = keras.Input(shape=self.obs_shape, name="observations")
             outputs = self._policy_output(self.normalizer(inputs))
             self._policy_model = keras.Model(inputs, outputs, name=f"{self.name.lower()}_policy")
         return self._policy_model

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import os
 
 import numpy as np
+
+log = logging.getLogger("agents")
 
 __all__ = ["compute_gae", "discounted_returns", "complete_episode_mask", "RolloutBuffer", "ReplayBuffer"]
 
@@ -59,12 +63,26 @@ def complete_episode_mask(dones):
     return np.flip(np.logical_or.accumulate(np.flip(dones, 0), axis=0), 0)
 
 
-class RolloutBuffer:
-    """On-policy storage for one rollout of ``n_steps`` steps of ``n_envs`` envs."""
+def _warn_if_too_big(nbytes, capacity):
+    """A warning when the replay's observations would not fit in the machine's memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return
+    if nbytes > total:
+        log.warning("replay buffer of %d transitions needs %.1f GB for its observations and the machine has "
+                    "%.1f GB: lower buffer_size", capacity, nbytes / 1e9, total / 1e9)
 
-    def __init__(self, n_steps, n_envs, obs_shape, action_shape, action_dtype):
+
+class RolloutBuffer:
+    """On-policy storage for one rollout of ``n_steps`` steps of ``n_envs`` envs.
+
+    Observations keep ``obs_dtype`` (uint8 frames stay uint8: a quarter of float32's bytes).
+    """
+
+    def __init__(self, n_steps, n_envs, obs_shape, action_shape, action_dtype, obs_dtype=np.float32):
         self.n_steps, self.n_envs = n_steps, n_envs
-        self.obs = np.zeros((n_steps, n_envs, *obs_shape), np.float32)
+        self.obs = np.zeros((n_steps, n_envs, *obs_shape), obs_dtype)
         self.actions = np.zeros((n_steps, n_envs, *action_shape), action_dtype)
         self.rewards = np.zeros((n_steps, n_envs), np.float32)
         self.dones = np.zeros((n_steps, n_envs), np.float32)
@@ -95,12 +113,16 @@ class ReplayBuffer:
 
     ``next_obs`` of a truncated step is the real final observation (not the reset
     one) and ``terminated`` is false there, so the target bootstraps through time limits.
+    Observations keep their shape and ``obs_dtype`` (100k stacked 84x84x4 uint8 frames:
+    2 x 2.8 GB); a buffer larger than the machine's memory is reported with a warning
+    (the pages are only taken as it fills).
     """
 
-    def __init__(self, capacity, obs_shape, action_shape, action_dtype, seed=0):
+    def __init__(self, capacity, obs_shape, action_shape, action_dtype, seed=0, obs_dtype=np.float32):
         self.capacity = int(capacity)
-        self.obs = np.zeros((self.capacity, *obs_shape), np.float32)
-        self.next_obs = np.zeros((self.capacity, *obs_shape), np.float32)
+        _warn_if_too_big(2 * self.capacity * int(np.prod(obs_shape)) * np.dtype(obs_dtype).itemsize, capacity)
+        self.obs = np.zeros((self.capacity, *obs_shape), obs_dtype)
+        self.next_obs = np.zeros((self.capacity, *obs_shape), obs_dtype)
         self.actions = np.zeros((self.capacity, *action_shape), action_dtype)
         self.rewards = np.zeros((self.capacity,), np.float32)
         self.terminated = np.zeros((self.capacity,), np.float32)

@@ -16,7 +16,6 @@ import tensorflow as tf
 
 from agents import distributions
 from agents.config import OffPolicyConfig
-from agents.networks import dueling_q_network, mlp
 from agents.off_policy import OffPolicyAgent
 from agents.optim import linear_schedule, polyak_update
 from agents.registry import register_agent
@@ -75,6 +74,8 @@ class DQN(OffPolicyAgent):
     action_spaces = (gym.spaces.Discrete,)
     stochastic_predict = False  # predict(deterministic=False) is greedy too, as in stable-baselines3
     _state_attrs = OffPolicyAgent._state_attrs + ("_steps_since_target", "epsilon")
+    share_features_extractor = None  # one network (and its target): nothing to share
+    image_net_arch = ()  # image policies: the features straight into the Q head, as stable-baselines3
     RL_ZOO = {
         "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
                             gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
@@ -103,10 +104,10 @@ class DQN(OffPolicyAgent):
     def _build(self):
         cfg = self.config
 
-        def q_net(name):
+        def q_net(name):  # zoo mlp on vectors; image policies: a feature extractor per network, then the head
             if cfg.dueling:
-                return dueling_q_network(self.obs_dim, self.n_actions, cfg.net_arch, cfg.activation, name=name)
-            return mlp(self.obs_dim, self.n_actions, cfg.net_arch, cfg.activation, name=name)
+                return self.nets.dueling(self.n_actions, cfg.net_arch, cfg.activation, name)
+            return self.nets.net(self.n_actions, cfg.net_arch, cfg.activation, name)
 
         networks = {"q": q_net("q"), "q_target": q_net("q_target")}
         networks["q_target"].set_weights(networks["q"].get_weights())

@@ -27,6 +27,7 @@ from agents.optim import polyak_update
 __all__ = [
     "mlp",
     "dueling_q_network",
+    "dueling_head",
     "ObsNormalizer",
     "AgentModel",
     "Parameter",
@@ -69,7 +70,11 @@ def mlp(input_dim: int, outputs: int, hidden=(64, 64), activation="tanh", name="
 
 def dueling_q_network(input_dim: int, n_actions: int, hidden=(64, 64), activation="relu", name="q"):
     """Dueling Q-network (Wang et al. 2016): Q = V + A - mean(A), on a zoo ``mlp`` trunk."""
-    trunk = mlp(input_dim, 1, hidden, activation, name=f"{name}_trunk", include_top=False)
+    return dueling_head(mlp(input_dim, 1, hidden, activation, name=f"{name}_trunk", include_top=False), n_actions, name)
+
+
+def dueling_head(trunk, n_actions: int, name="q"):
+    """``trunk`` (observations -> features) with the dueling head on top: Q = V + A - mean(A)."""
     x = trunk.output
     value = keras.layers.Dense(1, name="value")(x)
     advantage = keras.layers.Dense(n_actions, name="advantage")(x)
@@ -107,9 +112,9 @@ class ObsNormalizer(keras.layers.Layer):
 
     def numpy(self, x):
         """The same normalisation in NumPy (for the env loop), with the last ``sync``'s statistics."""
-        x = np.asarray(x, np.float32)
         if not self.enabled:
-            return x
+            return np.asarray(x)  # as it is: image policies act on uint8 frames
+        x = np.asarray(x, np.float32)
         if getattr(self, "_snapshot", None) is None:
             self.sync()
         mean, std = self._snapshot

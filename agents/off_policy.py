@@ -18,8 +18,8 @@ import tensorflow as tf
 from agents.base import Agent
 from agents.buffers import ReplayBuffer
 from agents.config import OffPolicyConfig
-from agents.numpy_forward import NumpyForward
 from agents.optim import apply_gradients
+from agents.policies import unique
 
 __all__ = ["OffPolicyAgent"]
 
@@ -34,6 +34,8 @@ class OffPolicyAgent(Agent):
 
     Config = OffPolicyConfig
     _state_attrs = Agent._state_attrs + ("_since_train",)
+    share_features_extractor = False  # image policies: the critics get their own extractor (SB3's default)
+    image_net_arch = None  # image policies: the config's net_arch on top of the features (SB3's)
     stochastic_predict = True
     """``predict(deterministic=False)`` samples the policy; False: it is the mode too (DQN, TD3, as SB3)."""
 
@@ -50,12 +52,17 @@ class OffPolicyAgent(Agent):
     def minimize(self, optimizer, loss_fn, variables, clip: bool = True):
         """Run ``loss_fn()`` under a tape and apply its gradient to ``variables``; return the loss.
 
-        The gradient is clipped to ``config.max_grad_norm`` (unless ``clip=False``).
+        The gradient is clipped to ``config.max_grad_norm`` (unless ``clip=False``). A
+        variable listed twice (a feature extractor shared by two critics) is updated once;
+        one the loss does not reach (a shared extractor behind ``stop_gradient``) is left alone.
         """
+        variables = unique(variables)
         with tf.GradientTape() as tape:
             loss = loss_fn()
+        grads = tape.gradient(loss, variables)
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         max_norm = self.config.max_grad_norm if clip else None
-        apply_gradients(optimizer, tape.gradient(loss, variables), variables, max_norm)
+        apply_gradients(optimizer, [g for g, _ in pairs], [v for _, v in pairs], max_norm)
         return loss
 
     def _on_step(self):
@@ -69,9 +76,9 @@ class OffPolicyAgent(Agent):
 
     def _setup(self):
         cfg = self.config
-        self.replay = ReplayBuffer(min(cfg.buffer_size, 10_000_000), (self.obs_dim,),
+        self.replay = ReplayBuffer(min(cfg.buffer_size, 10_000_000), self.obs_shape,
                                    () if self.discrete else (self.action_dim,),
-                                   np.int64 if self.discrete else np.float32, seed=self.seed)
+                                   np.int64 if self.discrete else np.float32, seed=self.seed, obs_dtype=self.obs_dtype)
         self._np_policy = None
         self._since_train = 0
         # gradient steps so far: train_step reads it for delayed and periodic updates
@@ -142,7 +149,7 @@ class OffPolicyAgent(Agent):
     def _sync_numpy(self):
         """Copy the acting network's current weights to its NumPy forward pass."""
         if self._np_policy is None:
-            self._np_policy = NumpyForward(getattr(self.model, self.model.policy_name))
+            self._np_policy = self.nets.forward(getattr(self.model, self.model.policy_name))
         self._np_policy.sync()
         self.normalizer.sync()
 

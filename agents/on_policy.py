@@ -20,9 +20,9 @@ from agents import distributions
 from agents.base import Agent
 from agents.buffers import RolloutBuffer, compute_gae
 from agents.config import OnPolicyConfig
-from agents.networks import Parameter, mlp
-from agents.numpy_forward import NumpyForward
+from agents.networks import Parameter
 from agents.optim import apply_gradients
+from agents.policies import unique_variables
 
 __all__ = ["OnPolicyAgent"]
 
@@ -39,6 +39,7 @@ class OnPolicyAgent(Agent):
 
     Config = OnPolicyConfig
     uses_critic = True
+    share_features_extractor = True
 
     # ------------------------------------------------------------------ what an algorithm writes
 
@@ -66,20 +67,21 @@ class OnPolicyAgent(Agent):
     # ------------------------------------------------------------------ networks
 
     def _build(self):
-        cfg = self.config
-        networks = {"actor": mlp(self.obs_dim, self.n_actions, cfg.net_arch, cfg.activation, name="actor")}
+        cfg, nets = self.config, self.nets
+        shared = nets.extractor("features") if nets.share else None  # None: each network builds its own
+        networks = {"actor": nets.net(self.n_actions, cfg.net_arch, cfg.activation, "actor", extractor=shared)}
         if self.uses_critic:
-            networks["critic"] = mlp(self.obs_dim, 1, cfg.net_arch, cfg.activation, name="critic")
+            networks["critic"] = nets.net(1, cfg.net_arch, cfg.activation, "critic", extractor=shared)
         if not self.discrete:
             networks["log_std"] = Parameter(self.action_dim, cfg.log_std_init, name="log_std")
         self.optimizer = self._make_optimizer()
-        self.optimizer.build([v for net in networks.values() for v in net.trainable_variables])
+        self.optimizer.build(unique_variables(*networks.values()))
         return networks, "actor", self.optimizer
 
     def _setup(self):
-        self.buffer = RolloutBuffer(self.config.n_steps, self.n_envs, (self.obs_dim,),
+        self.buffer = RolloutBuffer(self.config.n_steps, self.n_envs, self.obs_shape,
                                     () if self.discrete else (self.action_dim,),
-                                    np.int64 if self.discrete else np.float32)
+                                    np.int64 if self.discrete else np.float32, obs_dtype=self.obs_dtype)
         self._np_actor = None
         self._update_fn = self.graph(self._update)
 
@@ -87,7 +89,7 @@ class OnPolicyAgent(Agent):
         return keras.optimizers.Adam(self.config.learning_rate, epsilon=1e-5)
 
     def trainable_variables(self):
-        return [v for key in self.model.network_names for v in getattr(self.model, key).trainable_variables]
+        return unique_variables(*(getattr(self.model, key) for key in self.model.network_names))
 
     # ------------------------------------------------------------------ the policy (TensorFlow)
 
@@ -119,8 +121,8 @@ class OnPolicyAgent(Agent):
     def _sync_numpy(self):
         """Copy the current weights to the NumPy forward passes used while acting."""
         if self._np_actor is None:
-            self._np_actor = NumpyForward(self.model.actor)
-            self._np_critic = NumpyForward(self.model.critic) if self.uses_critic else None
+            self._np_actor = self.nets.forward(self.model.actor)
+            self._np_critic = self.nets.forward(self.model.critic) if self.uses_critic else None
         self.normalizer.sync()
         self._np_actor.sync()
         if self._np_critic is not None:

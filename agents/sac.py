@@ -17,9 +17,10 @@ import tensorflow as tf
 
 from agents import distributions
 from agents.config import OffPolicyConfig
-from agents.networks import Parameter, mlp
+from agents.networks import Parameter
 from agents.off_policy import OffPolicyAgent
 from agents.optim import polyak_update
+from agents.policies import unique_variables
 from agents.registry import register_agent
 from agents.td3 import critic_input
 from zoo.core.checks import fail
@@ -76,11 +77,13 @@ class SAC(OffPolicyAgent):
 
     def _build(self):
         cfg = self.config
-        networks = {"actor": mlp(self.obs_dim, 2 * self.action_dim, cfg.net_arch, cfg.activation, name="actor")}
+        nets, arch = self.nets, (cfg.net_arch, cfg.activation)
+        actor_features, critic_features = nets.actor_critic_extractors()  # None, None for vectors
+        networks = {"actor": nets.net(2 * self.action_dim, *arch, "actor", extractor=actor_features)}
         self.critic_keys = [f"critic_{i}" for i in range(cfg.n_critics)]
         for key in self.critic_keys:
-            for name in (key, f"target_{key}"):
-                networks[name] = mlp(self.obs_dim + self.action_dim, 1, cfg.net_arch, cfg.activation, name=name)
+            networks[key] = nets.critic(self.action_dim, *arch, key, critic_features, stop_gradient=nets.share)
+            networks[f"target_{key}"] = nets.critic(self.action_dim, *arch, f"target_{key}")
             networks[f"target_{key}"].set_weights(networks[key].get_weights())
         self.auto_alpha = cfg.ent_coef == "auto"
         alpha0 = cfg.ent_coef_init if self.auto_alpha else float(cfg.ent_coef)
@@ -90,7 +93,7 @@ class SAC(OffPolicyAgent):
         self.critic_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.alpha_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.actor_optimizer.build(networks["actor"].trainable_variables)
-        self.critic_optimizer.build([v for k in self.critic_keys for v in networks[k].trainable_variables])
+        self.critic_optimizer.build(unique_variables(*(networks[k] for k in self.critic_keys)))
         self.alpha_optimizer.build(networks["log_alpha"].trainable_variables)
         return networks, "actor", self.actor_optimizer
 

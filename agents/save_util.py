@@ -37,13 +37,14 @@ def space_dict(space) -> dict:
 
 
 def agent_config(agent) -> dict:
-    """What ``config.json`` holds: the class, env id, seed, hyperparameters, timesteps and spaces."""
+    """What ``config.json`` holds: the class, env id, seed, policy and its kwargs, hyperparameters, timesteps, spaces."""
     return {
         "format_version": FORMAT_VERSION,
         "agent": agent.name,
         "env_id": agent.env_id,
         "seed": agent.seed,
         "policy": agent.policy,
+        "policy_kwargs": agent.policy_kwargs,
         "hyperparams": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in dataclasses.asdict(agent.config).items()},
         "num_timesteps": int(agent.num_timesteps),
@@ -108,7 +109,8 @@ def load(path, env=None, **overrides):
     hyperparams = {**config["hyperparams"], **overrides}
     if not isinstance(env, str):
         hyperparams.pop("n_envs", None)
-    agent = cls(env, policy=config["policy"], seed=config["seed"], use_rl_zoo=False, **hyperparams)
+    agent = cls(env, policy=config["policy"], policy_kwargs=config.get("policy_kwargs"), seed=config["seed"],
+                use_rl_zoo=False, **hyperparams)
     for key in ("observation_space", "action_space"):
         if space_dict(getattr(agent, key)) != config[key]:
             raise ValueError(f"agent file {path!r} was saved for {key} {config[key]}; "

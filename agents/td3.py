@@ -16,9 +16,9 @@ import tensorflow as tf
 
 from agents import distributions
 from agents.config import OffPolicyConfig
-from agents.networks import mlp
 from agents.off_policy import OffPolicyAgent
 from agents.optim import polyak_update
+from agents.policies import unique_variables
 from agents.registry import register_agent
 
 __all__ = ["TD3", "TD3Config", "critic_input"]
@@ -45,8 +45,13 @@ class TD3Config(OffPolicyConfig):
 
 
 def critic_input(obs, actions):
-    """The critics' input: normalised observations and [-1, 1] actions side by side."""
-    return tf.concat([obs, tf.cast(actions, tf.float32)], axis=-1)
+    """The critics' input: normalised observations and [-1, 1] actions side by side.
+
+    Vector observations: one concatenated vector; images (rank > 2): the pair ``[images, actions]``
+    (an image critic concatenates the actions to its features, ``agents.policies``).
+    """
+    actions = tf.cast(actions, tf.float32)
+    return [obs, actions] if len(obs.shape) > 2 else tf.concat([obs, actions], axis=-1)
 
 
 @register_agent
@@ -73,13 +78,14 @@ class TD3(OffPolicyAgent):
 
     def _build(self):
         cfg = self.config
-        networks = {}
+        networks, nets, arch = {}, self.nets, (cfg.net_arch, cfg.activation)
         for prefix in ("", "target_"):
-            networks[f"{prefix}actor"] = mlp(self.obs_dim, self.action_dim, cfg.net_arch, cfg.activation,
-                                             name=f"{prefix}actor", output_activation="tanh")
+            actor_features, critic_features = nets.actor_critic_extractors(online=not prefix)  # None: their own
+            networks[f"{prefix}actor"] = nets.net(self.action_dim, *arch, f"{prefix}actor", extractor=actor_features,
+                                                  output_activation="tanh")
             for i in range(cfg.n_critics):
-                networks[f"{prefix}critic_{i}"] = mlp(self.obs_dim + self.action_dim, 1, cfg.net_arch,
-                                                      cfg.activation, name=f"{prefix}critic_{i}")
+                networks[f"{prefix}critic_{i}"] = nets.critic(self.action_dim, *arch, f"{prefix}critic_{i}",
+                                                              critic_features, stop_gradient=nets.share and not prefix)
         for key in list(networks):
             if key.startswith("target_"):
                 networks[key].set_weights(networks[key[len("target_"):]].get_weights())
@@ -87,7 +93,7 @@ class TD3(OffPolicyAgent):
         self.actor_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.critic_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.actor_optimizer.build(networks["actor"].trainable_variables)
-        self.critic_optimizer.build([v for k in self.critic_keys for v in networks[k].trainable_variables])
+        self.critic_optimizer.build(unique_variables(*(networks[k] for k in self.critic_keys)))
         return networks, "actor", self.actor_optimizer
 
     def _optimizers(self):
