@@ -85,7 +85,8 @@ def _check_observation_space(space, label):
         raise ValueError(
             f"{OWNER}: {label} has observation space {space}: a {type(space).__name__} observation space is not "
             "supported; dlzoo's agents take a Box (floats, or uint8 images). Wrap the env in "
-            "gymnasium.wrappers.FlattenObservation(env) to get a flat Box (one-hot for Discrete)"
+            "gymnasium.wrappers.FlattenObservation(env) to get a flat Box (one-hot for Discrete), then in "
+            "gymnasium.wrappers.DtypeObservation(env, numpy.float32) where that Box holds integers"
         )
     if not isinstance(space, spaces.Box):
         raise ValueError(f"{OWNER}: {label} has observation space {space} ({type(space).__name__}), which is not "
@@ -175,20 +176,26 @@ def _check_obs(obs, space, where, label):
         raise ValueError(f"{what} is a {type(obs).__name__} ({_short(obs)}); expected a numpy array of shape "
                          f"{space.shape} and dtype {space.dtype}: return numpy.asarray(obs, dtype=numpy.{space.dtype})")
     if obs.shape != space.shape:
-        raise ValueError(f"{what} has shape {obs.shape}; the observation space declares {space.shape}")
+        raise ValueError(f"{what} has shape {obs.shape}; the observation space declares {space.shape}: return "
+                         f"observations of that shape, or declare the space with shape={obs.shape}")
     if obs.dtype != space.dtype:
         raise ValueError(f"{what} has dtype {obs.dtype}; the observation space declares {space.dtype}: return "
                          f"obs.astype(numpy.{space.dtype}), or declare the space with dtype=numpy.{obs.dtype}")
     if np.issubdtype(obs.dtype, np.floating) and not np.all(np.isfinite(obs)):
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(obs))[0])
-        raise ValueError(f"{what} contains NaN or inf (obs[{index}] = {obs[index]}); observations must be finite: "
+        raise ValueError(f"{what} contains NaN or inf (obs[{_at(index)}] = {obs[index]}); observations must be finite: "
                          "fix the env's computation (a division by zero, an overflow) or clip the observations")
     if not space.contains(obs):
         outside = np.argwhere((obs < space.low) | (obs > space.high))
         index = tuple(int(i) for i in outside[0]) if len(outside) else ()
         bounds = f"[{space.low[index]}, {space.high[index]}]" if index else f"[{space.low}, {space.high}]"
-        raise ValueError(f"{what} is outside the observation space: obs[{index}] = {obs[index]} not in {bounds}; "
+        raise ValueError(f"{what} is outside the observation space: obs[{_at(index)}] = {obs[index]} not in {bounds}; "
                          "return observations inside the declared bounds, or declare wider bounds")
+
+
+def _at(index):
+    """``(1, 2)`` -> ``"1, 2"`` (an array index as written in Python)."""
+    return ", ".join(str(i) for i in index)
 
 
 def _check_reward(reward, where, label):
