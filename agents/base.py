@@ -332,11 +332,12 @@ class Agent(abc.ABC):
     def _policy_output(self, x):
         return getattr(self.model, self.model.policy_name)(x)
 
-    def evaluate(self, env=None, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None):
+    def evaluate(self, env=None, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None,
+                 vec_env: str = "sync"):
         """Mean and standard deviation of the return over ``n_episodes`` (see ``agents.evaluate``)."""
         from agents.evaluation import evaluate
 
-        return evaluate(self, env, n_episodes=n_episodes, deterministic=deterministic, seed=seed)
+        return evaluate(self, env, n_episodes=n_episodes, deterministic=deterministic, seed=seed, vec_env=vec_env)
 
     def close(self):
         """Close the env (with ``vec_env="async"``: end its subprocesses), as stable-baselines3's ``env.close()``.

@@ -63,7 +63,7 @@ def _async_env_fn(env):
         blob = cloudpickle.dumps(env)  # what AsyncVectorEnv would send its subprocess
     except Exception as err:  # noqa: BLE001  (pickling fails with any exception type)
         raise ValueError(
-            f"invalid env={env!r} with vec_env='async': the env cannot be pickled to run in a subprocess "
+            f"invalid env={env} with vec_env='async': the env cannot be pickled to run in a subprocess "
             f"({type(err).__name__}: {err}); expected an env id, a picklable env, or vec_env='sync'"
         ) from err
     return functools.partial(cloudpickle.loads, blob)

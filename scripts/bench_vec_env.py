@@ -75,8 +75,8 @@ def main(argv=None):
     import agents
 
     rate = iterations_per_ms()
-    print(f"{os.cpu_count()} CPUs; {rate:.0f} loop iterations per ms; start method {agents.env_util.START_METHOD}",
-          flush=True)
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work competes for the cores); "
+          f"{rate:.0f} loop iterations per ms; start method {agents.env_util.START_METHOD}", flush=True)
     rows = []
     for ms in args.ms:
         gym.register(ENV_ID, entry_point=busy_cartpole, kwargs={"work": int(ms * rate)}, max_episode_steps=500)
@@ -95,7 +95,7 @@ def main(argv=None):
                   f"(sync {start['sync']:.2f} s)", flush=True)
             rows.append(dict(measure=f"PPO learn {args.steps} steps, {ms:g} ms/step, n_envs={n_envs}", peer="sync",
                              ratio=ratio, sync_s=round(sync, 2), async_s=round(asyn, 2),
-                             async_startup_s=round(start["async"], 2)))
+                             async_startup_s=round(start["async"], 2), load_average=round(os.getloadavg()[0], 1)))
             for agent in built.values():
                 agent.close()
         del gym.registry[ENV_ID]
