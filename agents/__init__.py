@@ -6,7 +6,8 @@
     agent.save("ppo_cartpole.zip"); agent = agents.load("ppo_cartpole.zip")
 
 Layout (stable-baselines3's seams, one job per file): ``registry`` (which agents
-exist), ``env_util`` (vector envs), ``config`` (hyperparameters), ``base``
+exist), ``env_util`` (vector envs, sync or async), ``env_checker``
+(``check_env``), ``config`` (hyperparameters), ``base``
 (``Agent``: learn, predict, evaluate, policy_model), ``on_policy`` and
 ``off_policy`` (the machinery), ``policies`` (``policy=``: MLP, CNN and zoo
 backbones), ``save_util``, ``distributions``, ``numpy_forward``, ``networks``,
@@ -26,6 +27,7 @@ _quiet.install()
 from agents import registry as _registry  # noqa: E402
 from agents.base import Agent  # noqa: E402
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig  # noqa: E402
+from agents.env_checker import check_env  # noqa: E402
 from agents.env_util import make_vec_env  # noqa: E402
 from agents.evaluation import EvalCallback, evaluate  # noqa: E402
 from agents.off_policy import OffPolicyAgent  # noqa: E402
@@ -36,7 +38,7 @@ from agents.save_util import load  # noqa: E402
 
 __all__ = [
     "Agent", "AgentConfig", "OnPolicyAgent", "OffPolicyAgent", "OnPolicyConfig", "OffPolicyConfig",
-    "EvalCallback", "evaluate", "linear_schedule", "list_agents", "load", "make", "make_vec_env",
+    "check_env", "EvalCallback", "evaluate", "linear_schedule", "list_agents", "load", "make", "make_vec_env",
     "register_agent", "apply_gradients", "clip_gradients", "polyak_update", "RMSpropTorchLike",
 ]
 _registry.discover()  # the built-in algorithm files (plugins load on the first registry access)

@@ -23,13 +23,13 @@ import tensorflow as tf
 from agents import save_util
 from agents.checkpoint import Checkpointer
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
-from agents.env_util import check_env, check_env_id, env_id, make_vec_env
+from agents.env_util import VEC_ENVS, check_env_id, check_env_type, close_with, env_id, make_vec_env, vec_env_kind
 from agents.networks import AgentModel, ObsNormalizer
 from agents.optim import linear_schedule
 from agents.policies import PolicyNetworks
 from agents.registry import list_agents, make, register_agent
 from agents.save_util import load
-from zoo.core.checks import check_array, check_bool, check_int, fail, is_int
+from zoo.core.checks import check_array, check_bool, check_choice, check_int, fail, is_int
 from zoo.core.seeding import seed_everything
 
 __all__ = [
@@ -91,9 +91,10 @@ class Agent(abc.ABC):
     (stable-baselines3's: none; ``None``: the config's ``net_arch``)."""
 
     def __init__(self, env, policy: str = "mlp", seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
-                 policy_kwargs: dict | None = None, **hyperparams):
-        check_env(env)
+                 policy_kwargs: dict | None = None, vec_env: str = "sync", **hyperparams):
+        check_env_type(env)
         check_int("verbose", verbose, minimum=0, owner=self.name)
+        check_choice("vec_env", vec_env, VEC_ENVS, self.name)
         check_bool("use_rl_zoo", use_rl_zoo, self.name)
         self.nets = PolicyNetworks(policy, policy_kwargs, self.name, self.share_features_extractor)
         if not is_int(seed):
@@ -113,7 +114,9 @@ class Agent(abc.ABC):
                 hyperparams[key] = value
         self.config = build_config(self.Config, self.name, defaults, hyperparams)
         self.policy, self.policy_kwargs, self.seed, self.verbose = self.nets.name, self.nets.kwargs, int(seed), verbose
-        self.env = make_vec_env(env, self.config.n_envs, seed)
+        self.env = make_vec_env(env, self.config.n_envs, seed, vec_env)
+        self.vec_env = vec_env_kind(self.env)  # "sync" or "async" (subprocesses); saved, so load rebuilds the same
+        self._close_env = close_with(self, self.env, env)  # subprocesses end with the agent or at exit
         self.n_envs = self.env.num_envs
         self.observation_space = self.env.single_observation_space
         self.action_space = self.env.single_action_space
@@ -377,11 +380,26 @@ class Agent(abc.ABC):
     def _policy_output(self, x):
         return getattr(self.model, self.model.policy_name)(x)
 
-    def evaluate(self, env=None, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None):
+    def evaluate(self, env=None, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None,
+                 vec_env: str = "sync"):
         """Mean and standard deviation of the return over ``n_episodes`` (see ``agents.evaluate``)."""
         from agents.evaluation import evaluate
 
-        return evaluate(self, env, n_episodes=n_episodes, deterministic=deterministic, seed=seed)
+        return evaluate(self, env, n_episodes=n_episodes, deterministic=deterministic, seed=seed, vec_env=vec_env)
+
+    def close(self):
+        """Close the env (with ``vec_env="async"``: end its subprocesses), as stable-baselines3's ``env.close()``.
+
+        Also done when the agent is garbage collected or at interpreter exit; ``with agents.PPO(...) as agent:``
+        closes on leaving the block.
+        """
+        self.env.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     # ------------------------------------------------------------------ save / load
 

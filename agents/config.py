@@ -57,7 +57,7 @@ class AgentConfig:
     gamma: float = 0.99
     """Discount factor."""
     n_envs: int = 1
-    """Number of environment copies in the ``SyncVectorEnv`` (when ``env`` is an id)."""
+    """Number of environment copies in the vector env (when ``env`` is an id; ``vec_env=`` says sync or async)."""
     net_arch: tuple = (64, 64)
     """Hidden units of every network (zoo ``mlp`` ``hidden_units``)."""
     activation: str = "tanh"

@@ -9,13 +9,13 @@ import gymnasium as gym
 import keras
 import numpy as np
 
-from zoo.core.checks import check_bool, check_int, check_number, fail
+from zoo.core.checks import check_bool, check_choice, check_int, check_number, fail
 
 __all__ = ["evaluate", "EvalCallback"]
 
 
 def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None,
-             n_envs: int | None = None, return_episode_rewards: bool = False):
+             n_envs: int | None = None, return_episode_rewards: bool = False, vec_env: str = "sync"):
     """Run ``n_episodes`` complete episodes with ``agent.predict``; return ``(mean, std)`` of their returns.
 
     ``env``: an id, a ``gymnasium.Env`` or a same-step-autoreset vector env (default:
@@ -24,14 +24,15 @@ def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, 
     so short episodes are not over-counted (stable-baselines3's ``evaluate_policy``).
     ``seed`` (default: the agent's seed + 10_000) seeds the evaluation envs.
     ``return_episode_rewards=True`` returns the lists of returns and lengths instead.
+    ``vec_env="async"`` runs the copies in subprocesses (``agents.make_vec_env``), closed at the end.
     """
-    from agents.base import make_vec_env
-    from agents.env_util import check_env
+    from agents.env_util import VEC_ENVS, check_env_type, make_vec_env
 
     if not callable(getattr(agent, "predict", None)):
         fail("agent", agent, "an agent (agents.PPO(...), agents.load(...)) or an object with predict(obs)", "evaluate",
              error=TypeError)
-    check_env(env, allow_none=True)
+    check_env_type(env, allow_none=True)
+    check_choice("vec_env", vec_env, VEC_ENVS, "evaluate")
     check_int("seed", seed, allow_none=True, owner="evaluate")
     check_int("n_envs", n_envs, minimum=1, allow_none=True, owner="evaluate")
     for arg, value in (("deterministic", deterministic), ("return_episode_rewards", return_episode_rewards)):
@@ -47,8 +48,20 @@ def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, 
         n_envs = env.num_envs
     else:
         n_envs = 1
-    venv = make_vec_env(env, n_envs)
+    venv = make_vec_env(env, n_envs, vec_env=vec_env)
     seed = agent.seed + 10_000 if seed is None else seed
+    try:
+        returns, episode_lengths = _run_episodes(agent, venv, n_episodes, n_envs, deterministic, seed)
+    finally:
+        if venv is not env and (isinstance(env, str) or vec_env == "async"):  # built here: its copies end here
+            venv.close()
+    if return_episode_rewards:
+        return returns, episode_lengths
+    return float(np.mean(returns)), float(np.std(returns))
+
+
+def _run_episodes(agent, venv, n_episodes, n_envs, deterministic, seed):
+    """Each of the ``n_envs`` copies runs its fixed share of ``n_episodes``; returns ``(returns, lengths)``."""
     obs, _ = venv.reset(seed=seed)
     targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)])
     counts = np.zeros(n_envs, int)
@@ -66,11 +79,7 @@ def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, 
                 episode_lengths.append(int(lengths[i]))
                 counts[i] += 1
             running[i], lengths[i] = 0.0, 0
-    if isinstance(env, str):
-        venv.close()
-    if return_episode_rewards:
-        return returns, episode_lengths
-    return float(np.mean(returns)), float(np.std(returns))
+    return returns, episode_lengths
 
 
 class EvalCallback(keras.callbacks.Callback):
@@ -83,15 +92,18 @@ class EvalCallback(keras.callbacks.Callback):
     the agent keeps its final weights and the best ones stay in ``best_weights``
     (``agent.model.set_weights(callback.best_weights)`` switches to them). ``stop_at``:
     stop ``learn`` once the evaluation return reaches it. ``best``, ``best_epoch``
-    and ``seconds`` (time spent evaluating) are kept on the callback.
+    and ``seconds`` (time spent evaluating) are kept on the callback. ``vec_env``: as
+    in ``evaluate``.
     """
 
     def __init__(self, env=None, n_episodes: int = 5, every: int = 1, deterministic: bool = True,
-                 restore_best: bool = True, stop_at: float | None = None, seed: int | None = None):
+                 restore_best: bool = True, stop_at: float | None = None, seed: int | None = None,
+                 vec_env: str = "sync"):
         super().__init__()
-        from agents.env_util import check_env
+        from agents.env_util import VEC_ENVS, check_env_type
 
-        check_env(env, allow_none=True)
+        check_env_type(env, allow_none=True)
+        self.vec_env = check_choice("vec_env", vec_env, VEC_ENVS, "EvalCallback")
         check_number("stop_at", stop_at, owner="EvalCallback", allow_none=True)
         check_int("seed", seed, owner="EvalCallback", allow_none=True)
         for arg, value in (("deterministic", deterministic), ("restore_best", restore_best)):
@@ -111,7 +123,7 @@ class EvalCallback(keras.callbacks.Callback):
         if agent is None:
             raise ValueError("EvalCallback works in an agent's learn() (its model has no agent)")
         start = time.perf_counter()
-        mean, std = evaluate(agent, self.env, self.n_episodes, self.deterministic, self.seed)
+        mean, std = evaluate(agent, self.env, self.n_episodes, self.deterministic, self.seed, vec_env=self.vec_env)
         if logs is not None:
             logs["eval_return"], logs["eval_return_std"] = mean, std
         if mean > self.best:

@@ -45,6 +45,7 @@ def agent_config(agent) -> dict:
         "seed": agent.seed,
         "policy": agent.policy,
         "policy_kwargs": agent.policy_kwargs,
+        "vec_env": agent.vec_env,
         "hyperparams": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in dataclasses.asdict(agent.config).items()},
         "num_timesteps": int(agent.num_timesteps),
@@ -82,7 +83,8 @@ def load(path, env=None, **overrides):
     """Load an agent saved with ``agent.save(path)``: same class, hyperparameters and weights.
 
     ``env`` (an id, env or vector env) is required when the agent was trained on an
-    env without a registered id. The file is checked before anything is built.
+    env without a registered id. The file is checked before anything is built. The
+    envs are rebuilt of the saved kind (``vec_env``; ``vec_env=`` overrides it).
     """
     path = os.fspath(check_path("path", path, "agents.load", accepted="a path to an agent .zip file"))
     if not os.path.isfile(path) and os.path.isfile(path + ".zip"):
@@ -106,9 +108,12 @@ def load(path, env=None, **overrides):
     env = env if env is not None else config["env_id"]
     if env is None:
         raise ValueError(f"agent file {path!r} was trained on an unregistered env; pass env=")
+    vec_env = overrides.pop("vec_env", config.get("vec_env", "sync"))  # files before vec_env ran sync
     hyperparams = {**config["hyperparams"], **overrides}
     if not isinstance(env, str):
         hyperparams.pop("n_envs", None)
+    if not isinstance(env, gym.vector.VectorEnv):  # a vector env runs as it is
+        hyperparams["vec_env"] = vec_env
     agent = cls(env, policy=config["policy"], policy_kwargs=config.get("policy_kwargs"), seed=config["seed"],
                 use_rl_zoo=False, **hyperparams)
     for key in ("observation_space", "action_space"):

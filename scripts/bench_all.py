@@ -36,6 +36,7 @@ QUICK_ARGS = {
     "bench_fit.py": ["--quick"],
     "bench_nlp.py": ["--quick"],
     "bench_quantize.py": ["--models", "digits_cnn", "--repeats", "5", "--calibration", "100"],
+    "bench_vec_env.py": ["--ms", "3", "--n-envs", "2", "--steps", "512", "--repeats", "2"],
     "bench_vision.py": ["--size", "64", "--batch", "8", "--train-batch", "8", "--repeats", "2"],
 }
 
