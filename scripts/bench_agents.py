@@ -28,6 +28,7 @@ default pool on a loaded 2-core machine SB3's PPO ran ~15x slower.
 from __future__ import annotations
 
 import argparse
+import copy
 import fnmatch
 import hashlib
 import json
@@ -144,8 +145,8 @@ def run_sb3(algo, env_id, steps, seed, config):
         def _on_step(self):
             start, best = time.perf_counter(), self.best_mean_reward
             result = super()._on_step()
-            if self.best_mean_reward > best:
-                self.best_params = self.model.get_parameters()
+            if self.best_mean_reward > best:  # a copy: get_parameters() holds the live tensors
+                self.best_params = copy.deepcopy(self.model.get_parameters())
             self.seconds += time.perf_counter() - start
             return result
 
