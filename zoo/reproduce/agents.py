@@ -1,10 +1,11 @@
 """Reproduce-suite entries of the RL agents: DQN and PPO on CartPole-v1 with rl-baselines3-zoo's
-hyperparameters (the classes apply them for that env id), evaluated over 10 deterministic episodes.
+hyperparameters and dlzoo's changes to them (``DQN.TUNED``; the classes apply both for that env id),
+evaluated over 10 deterministic episodes.
 
 The reference is CartPole-v1's ``reward_threshold`` (475; the maximum is 500). As in
 rl-baselines3-zoo, an ``EvalCallback`` evaluates the greedy policy during training and the
-agent keeps its best weights (DQN on CartPole collapses late in some seeds, in
-stable-baselines3 too: seed 0 ends at a return of about 20 in both).
+agent keeps its best weights; ``stop_at=500`` ends training once an evaluation reaches 500.
+DQN's final policy after 50k steps, on seeds 0-4: docs/agents.md#every-seed-against-stable-baselines3.
 """
 
 from __future__ import annotations
