@@ -264,7 +264,7 @@ def table(out_dir) -> str:
         ratio = f"{r['time_ratio']:.2f}x ({r['timed_seeds']} seeds)" if sb3 and r.get("time_ratio") else ""
         lines.append(
             f"| {algo} | {env_id} | {r['steps']:,} | {','.join(map(str, r['seeds']))} | {fmt(r['final'])} | "
-            f"{fmt(r['sb3_final']) if sb3 else ''} | {fmt(r['kept'])} | {fmt(r['sb3_kept']) if sb3 else ''} | "
+            f"{fmt(r['sb3_final']) if sb3 else ''} | {fmt(r['kept'])} | {fmt(r['sb3_kept']) if r.get('sb3_kept') else ''} | "
             f"{ratio} | {goal} | {r['commit']} |")
     return "\n".join(lines)
 
