@@ -130,7 +130,10 @@ class DQN(OffPolicyAgent):
         self._steps_since_target += self.n_envs
         if self._steps_since_target >= self.config.target_update_interval:
             self._steps_since_target = 0
-            polyak_update(self.model.q_target.weights, self.model.q.weights, self.config.tau)
+            if getattr(self, "_target_update", None) is None:  # one compiled call, not 3 eager ops per weight
+                self._target_update = tf.function(
+                    lambda: polyak_update(self.model.q_target.weights, self.model.q.weights, self.config.tau))
+            self._target_update()
 
     def train_step(self, obs, actions, rewards, next_obs, terminated):
         cfg = self.config
