@@ -9,14 +9,15 @@ so a kill at any moment leaves the previous complete checkpoint. It holds:
   spaces), the position of the ``learn`` call (its ``total_timesteps``, start and
   target step, epoch, whether it finished), the Python counters
   (``Agent._state_attrs``: ``num_timesteps``, schedule inputs, ...), the NumPy
-  generators' states and the ``History``;
+  generators' states, the History and the sub-envs' state (``agents.env_state``: each
+  layer's plain attributes, its ``np_random`` included);
 - ``arrays.npz``: every variable (networks, observation normaliser, every optimizer's
   iterations and moments, ``tf.Variable`` counters, ``tf.random.Generator`` states),
-  the last observations, running returns, the episode-statistics windows and the
-  machinery's arrays (``_checkpoint_state``: the replay buffer, off-policy);
-- ``envs.pkl``: the sub-envs of the ``SyncVectorEnv``, pickled (their physics and
-  ``np_random``). A checkpoint is a private resume file: it is unpickled on resume,
-  so load only checkpoints you wrote.
+  the last observations, running returns, the episode-statistics windows, the envs'
+  arrays and the machinery's arrays (``_checkpoint_state``: the replay buffer, off-policy).
+
+Nothing is pickled: an env whose state is not plain data (a Box2D world, an emulator)
+is refused before training.
 
 Rerunning the same call (a new process, the same constructor and ``learn``
 arguments) checks that the checkpoint belongs to this agent, restores it and
@@ -29,7 +30,6 @@ import collections
 import io
 import json
 import os
-import pickle
 import zipfile
 
 import gymnasium as gym
@@ -37,6 +37,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from agents import env_state
 from agents.save_util import agent_config
 from zoo.core.checks import check_int, check_path
 from zoo.core.io import atomic_path
@@ -109,39 +110,25 @@ def _variables(agent) -> list[tuple[str, object]]:
     return out
 
 
-_SUPPORTED = "supported: envs whose state is plain Python and NumPy (classic control, most custom envs)"
+_SUPPORTED = ("supported: envs whose state is plain Python and NumPy data (classic control, most custom envs; "
+              "not Box2D, MuJoCo or Atari)")
 
 
-def _check_env_type(agent):
-    """Before the reset: a SyncVectorEnv, and no sub-env that pickles only its constructor arguments."""
+def _check_envs(agent):
+    """A SyncVectorEnv whose sub-envs' state is plain data (checked before the reset and after it)."""
     env = agent.env
     if not isinstance(env, gym.vector.SyncVectorEnv):
         raise ValueError(
             f"{agent.name}: checkpoint_dir needs a gymnasium.vector.SyncVectorEnv (its sub-envs are saved); "
             f"env is a {type(env).__name__}. Pass the env id, a gymnasium.Env or a SyncVectorEnv"
         )
-    for sub in env.envs:
-        layer = sub
-        while layer is not None:  # the wrappers down to the env
-            if isinstance(layer, gym.utils.EzPickle):  # Box2D, MuJoCo, Atari: a pickle rebuilds a fresh env
-                raise ValueError(
-                    f"{agent.name}: checkpoint_dir saves the envs' state by pickling them, and env "
-                    f"{agent.env_id or type(sub.unwrapped).__name__!r} pickles only its constructor arguments "
-                    f"({type(layer).__name__} is a gymnasium.utils.EzPickle), not its state; {_SUPPORTED}"
-                )
-            layer = layer.env if isinstance(layer, gym.Wrapper) else None
-
-
-def _check_env_pickles(agent):
-    """After the reset (some state exists only then) and before any training: the sub-envs must pickle."""
-    env = agent.env
     try:
-        pickle.dumps(list(env.envs))
-    except Exception as err:  # noqa: BLE001  (whatever the env's objects raise)
+        env_state.capture(env.envs)
+    except env_state.Unsupported as err:
         raise ValueError(
-            f"{agent.name}: checkpoint_dir saves the envs' state by pickling them, and env "
-            f"{agent.env_id or type(env.envs[0].unwrapped).__name__!r} does not pickle "
-            f"({type(err).__name__}: {err}); {_SUPPORTED}"
+            f"{agent.name}: checkpoint_dir saves the envs' state as plain data (numbers, arrays, random "
+            f"generators; no pickle), and env {agent.env_id or type(env.envs[0].unwrapped).__name__!r} holds "
+            f"{err.attribute} (type {err.kind}); {_SUPPORTED}"
         ) from err
 
 
@@ -151,12 +138,12 @@ def _unreadable(path, err) -> ValueError:
 
 
 #: meta.json's parts and the keys each must have
-_META = {"agent": (), "attrs": (), "generators": (), "variables": (), "history": ("epoch", "history"),
+_META = {"agent": (), "attrs": (), "generators": (), "variables": (), "envs": (), "history": ("epoch", "history"),
          "learn": ("total_timesteps", "start", "target", "epoch", "done")}
 
 
 def _read(path):
-    """``(meta, arrays, envs)`` of a checkpoint file; ``ValueError`` if it cannot be read."""
+    """``(meta, arrays)`` of a checkpoint file; ``ValueError`` if it cannot be read."""
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read("meta.json"))
@@ -164,14 +151,13 @@ def _read(path):
                 raise ValueError(f"format_version={meta.get('format_version')!r}; expected {FORMAT_VERSION}")
             with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-            envs = pickle.loads(zf.read("envs.pkl"))
         missing = [f"{part}.{key}" if key else part for part, keys in _META.items()
                    for key in (keys or ("",)) if part not in meta or (key and key not in meta[part])]
         if missing:
             raise ValueError(f"meta.json lacks {', '.join(missing)}")
-    except Exception as err:  # noqa: BLE001  (a torn or foreign file: zip, JSON, npz or pickle errors)
+    except Exception as err:  # noqa: BLE001  (a torn or foreign file: zip, JSON or npz errors)
         raise _unreadable(path, err) from err
-    return meta, arrays, envs
+    return meta, arrays
 
 
 class Checkpointer:
@@ -185,14 +171,14 @@ class Checkpointer:
         if os.path.exists(self.dir) and not os.path.isdir(self.dir):
             raise ValueError(f"{agent.name}: invalid checkpoint_dir={self.dir!r}; it is a file, expected a folder")
         check_int("checkpoint_every", checkpoint_every, minimum=1, allow_none=True, owner=agent.name)
-        _check_env_type(agent)
+        _check_envs(agent)
         self.agent, self.path, self.total = agent, checkpoint_path(self.dir), int(total_timesteps)
         self.every = checkpoint_every or DEFAULT_EPOCHS * agent._steps_per_epoch()
         self.start = self.target = self.last = None
 
     def begin(self, start, target):
-        """A fresh run from ``start`` to ``target`` env steps (the envs are reset: they must pickle now)."""
-        _check_env_pickles(self.agent)
+        """A fresh run from ``start`` to ``target`` env steps (the envs are reset: some state exists only now)."""
+        _check_envs(self.agent)
         self.start, self.target, self.last = start, target, start
 
     def resume(self) -> dict | None:
@@ -205,7 +191,7 @@ class Checkpointer:
         if not os.path.isfile(self.path):
             return None
         agent = self.agent
-        meta, arrays, envs = _read(self.path)
+        meta, arrays = _read(self.path)
         saved, here = meta["agent"], _identity(agent)
         if saved.get("agent") != here["agent"]:  # another class: its hyperparameters differ anyway
             saved, here = {"agent": saved.get("agent")}, {"agent": here["agent"]}
@@ -221,7 +207,7 @@ class Checkpointer:
                 "Rerun with the same agent and learn arguments, or pass another checkpoint_dir"
             )
         try:
-            commit = self._prepare(meta, arrays, envs)
+            commit = self._prepare(meta, arrays)
         except (KeyError, AttributeError, TypeError) as err:
             raise _unreadable(self.path, err) from err
         commit()
@@ -229,7 +215,7 @@ class Checkpointer:
         self.start, self.target, self.last = learn["start"], learn["target"], agent.num_timesteps
         return {**learn, "history_epochs": meta["history"]["epoch"], "history": meta["history"]["history"]}
 
-    def _prepare(self, meta, arrays, envs):
+    def _prepare(self, meta, arrays):
         """Check every saved piece against the agent; return the function that sets them all."""
         agent = self.agent
         variables = _variables(agent)
@@ -241,8 +227,12 @@ class Checkpointer:
             if tuple(arrays[f"var/{name}"].shape) != tuple(var.shape):
                 raise ValueError(f"checkpoint {self.path!r}: variable {name} has shape "
                                  f"{arrays[f'var/{name}'].shape}; this agent's has {tuple(var.shape)}")
-        if len(envs) != agent.n_envs or sorted(meta["attrs"]) != sorted(agent._state_attrs):
-            raise ValueError(f"checkpoint {self.path!r} does not match this agent's envs or counters")
+        if sorted(meta["attrs"]) != sorted(agent._state_attrs):
+            raise ValueError(f"checkpoint {self.path!r} does not match this agent's counters")
+        try:
+            set_envs = env_state.restore(agent.env.envs, meta["envs"], arrays)
+        except ValueError as err:
+            raise ValueError(f"checkpoint {self.path!r} does not match this agent's envs: {err}") from err
         if arrays["last_obs"].shape != (agent.n_envs, agent.obs_dim):
             raise ValueError(f"checkpoint {self.path!r}: last_obs has shape {arrays['last_obs'].shape}")
         machinery = agent._restore_state({k[5:]: v for k, v in arrays.items() if k.startswith("mach/")})
@@ -264,7 +254,7 @@ class Checkpointer:
             agent._running_return = arrays["running_return"].astype(np.float64)
             agent._running_length = arrays["running_length"].astype(np.int64)
             agent._last_obs = arrays["last_obs"].astype(np.float32)
-            agent.env.envs[:] = envs  # the sub-envs are replaced by their restored copies
+            set_envs()
             machinery()
             agent.normalizer.sync()
 
@@ -305,16 +295,16 @@ class Checkpointer:
             "last_obs": agent._last_obs,
         })
         arrays.update({f"mach/{k}": v for k, v in agent._checkpoint_state().items()})
+        meta["envs"], env_arrays = env_state.capture(agent.env.envs)
+        arrays.update(env_arrays)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        envs = pickle.dumps(list(agent.env.envs))
         os.makedirs(self.dir, exist_ok=True)
         with atomic_path(self.path, suffix=".zip") as tmp:
             with open(tmp, "wb") as f:
                 with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
                     zf.writestr("meta.json", json.dumps(meta))
                     zf.writestr("arrays.npz", buffer.getvalue())
-                    zf.writestr("envs.pkl", envs)
                 f.flush()
                 os.fsync(f.fileno())
         self.last = agent.num_timesteps

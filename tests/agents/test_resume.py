@@ -2,8 +2,8 @@
 uninterrupted run; checkpoints of another run, torn or corrupt ones are refused before any
 training and change nothing; ``save(include_replay=True)`` round-trips the replay buffer."""
 
+import json
 import os
-import pickle
 import re
 import shutil
 import signal
@@ -144,7 +144,7 @@ def test_corrupt_or_torn_checkpoints_raise_and_change_nothing(finished):
         "garbage": b"not a zip file",
         "torn": open(path, "rb").read()[:5000],
         "no arrays": {k: v for k, v in parts.items() if k != "arrays.npz"},
-        "bad pickle": {**parts, "envs.pkl": b"\x80\x04junk"},
+        "bad envs": {**parts, "meta.json": json.dumps({**json.loads(parts["meta.json"]), "envs": "junk"}).encode()},
         "foreign meta": {**parts, "meta.json": b'{"format_version": 1}'},
     }
     for what, content in damaged.items():
@@ -164,22 +164,22 @@ def test_corrupt_or_torn_checkpoints_raise_and_change_nothing(finished):
 
 def test_a_failed_write_keeps_the_previous_checkpoint(finished_run, tmp_path, monkeypatch):
     ckpt = tmp_path / "ckpt"
-    real_dumps, calls = pickle.dumps, []
+    real_savez, calls = np.savez, []
 
-    def failing_dumps(obj, *args, **kwargs):  # 1: the env check; 2: the checkpoint at 64 steps; 3: the final one
+    def failing_savez(*args, **kwargs):  # 1: the checkpoint at 64 steps; 2: the final one
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 2:
             raise OSError("disk full")
-        return real_dumps(obj, *args, **kwargs)
+        return real_savez(*args, **kwargs)
 
-    monkeypatch.setattr(checkpoint.pickle, "dumps", failing_dumps)
+    monkeypatch.setattr(checkpoint.np, "savez", failing_savez)
     with pytest.raises(OSError, match="disk full"):
         agents.PPO("CartPole-v1", seed=0, **PPO_TINY).learn(128, checkpoint_dir=ckpt, checkpoint_every=64)
     assert os.listdir(ckpt) == [checkpoint.FILENAME]  # no temporary file left behind
     info = checkpoint.read_info(ckpt)
     assert info["num_timesteps"] == 64 and not info["done"]
     (ckpt / ".checkpoint.zip.abc.tmp.zip").write_bytes(b"half a write")  # as a SIGKILL mid-write leaves it
-    monkeypatch.setattr(checkpoint.pickle, "dumps", real_dumps)
+    monkeypatch.setattr(checkpoint.np, "savez", real_savez)
     resumed = agents.PPO("CartPole-v1", seed=0, **PPO_TINY).learn(128, checkpoint_dir=ckpt)
     assert os.listdir(ckpt) == [checkpoint.FILENAME] and checkpoint.read_info(ckpt)["done"]
     assert same_weights(weights(resumed), weights(finished_run[0]))  # as the run that was never interrupted
@@ -199,7 +199,7 @@ class ZeroEnv(gym.Env):
 
 
 class LockedEnv(ZeroEnv):
-    """A lock inside: it does not pickle."""
+    """A lock inside: not plain data."""
 
     def __init__(self):
         import threading
@@ -207,11 +207,12 @@ class LockedEnv(ZeroEnv):
         self.lock = threading.Lock()
 
 
-class ConstructorPickleEnv(ZeroEnv, gym.utils.EzPickle):
-    """Pickles its constructor arguments only, as Box2D, MuJoCo and Atari envs do."""
+class WorldEnv(ZeroEnv):
+    """An opaque object made by reset, as a Box2D env's bodies are: found after the reset, before training."""
 
-    def __init__(self):
-        gym.utils.EzPickle.__init__(self)
+    def reset(self, seed=None, options=None):
+        self.world = object()
+        return super().reset(seed=seed, options=options)
 
 
 def test_checkpoint_argument_errors_come_before_training(tmp_path):
@@ -225,12 +226,14 @@ def test_checkpoint_argument_errors_come_before_training(tmp_path):
         agent.learn(64, checkpoint_dir=tmp_path / "file")
     assert agent.num_timesteps == 0 and agent._last_obs is None
     locked = agents.PPO(LockedEnv(), seed=0, **{**PPO_TINY, "n_envs": 1})
-    with pytest.raises(ValueError, match="saves the envs' state by pickling them, and env 'LockedEnv' does not pickle"):
+    with pytest.raises(ValueError, match="saves the envs' state as plain data .*env 'LockedEnv' holds LockedEnv.lock"):
         locked.learn(64, checkpoint_dir=tmp_path / "locked")
-    ez = agents.PPO(ConstructorPickleEnv(), seed=0, **{**PPO_TINY, "n_envs": 1})
-    with pytest.raises(ValueError, match="'ConstructorPickleEnv' pickles only its constructor arguments"):
-        ez.learn(64, checkpoint_dir=tmp_path / "ez")
-    assert locked.num_timesteps == ez.num_timesteps == 0 and ez._last_obs is None
+    world = agents.PPO(WorldEnv(), seed=0, **{**PPO_TINY, "n_envs": 1})
+    with pytest.raises(ValueError, match="env 'WorldEnv' holds WorldEnv.world \\(type object\\)"):
+        world.learn(64, checkpoint_dir=tmp_path / "world")
+    assert locked.num_timesteps == world.num_timesteps == 0
+    with pytest.raises(ValueError, match="holds LunarLander.world"):  # Box2D: its bodies are not data
+        agents.PPO("LunarLander-v3", seed=0, **{**PPO_TINY, "n_envs": 1}).learn(64, checkpoint_dir=tmp_path / "ll")
     wrapped = gym.wrappers.vector.RecordEpisodeStatistics(agent.env)
     with pytest.raises(ValueError, match="checkpoint_dir needs a gymnasium.vector.SyncVectorEnv"):
         agents.PPO(wrapped, seed=0, **PPO_TINY).learn(64, checkpoint_dir=tmp_path / "wrapped")
