@@ -65,6 +65,11 @@ def q_targets(rewards, terminated, next_q_target, gamma, next_q_online=None):
     return rewards + gamma * (1.0 - terminated) * next_values
 
 
+_ACROBOT = dict(learning_rate=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0, gamma=0.99,
+                target_update_interval=250, train_freq=4, gradient_steps=-1, exploration_fraction=0.12,
+                exploration_final_eps=0.1, net_arch=(256, 256))
+
+
 @register_agent
 class DQN(OffPolicyAgent):
     """DQN for Discrete action spaces."""
@@ -80,12 +85,8 @@ class DQN(OffPolicyAgent):
         "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
                             gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
                             exploration_fraction=0.16, exploration_final_eps=0.04, net_arch=(256, 256)),
-        "Acrobot-v1": dict(learning_rate=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0,
-                           gamma=0.99, target_update_interval=250, train_freq=4, gradient_steps=-1,
-                           exploration_fraction=0.12, exploration_final_eps=0.1, net_arch=(256, 256)),
-        "LunarLander-v3": dict(learning_rate=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0,
-                               gamma=0.99, target_update_interval=250, train_freq=4, gradient_steps=-1,
-                               exploration_fraction=0.12, exploration_final_eps=0.1, net_arch=(256, 256)),
+        "Acrobot-v1": _ACROBOT,
+        "LunarLander-v3": _ACROBOT,  # rl-zoo's LunarLander values are its Acrobot ones
         "MountainCar-v0": dict(learning_rate=4e-3, batch_size=128, buffer_size=10_000, learning_starts=1000,
                                gamma=0.98, target_update_interval=600, train_freq=16, gradient_steps=8,
                                exploration_fraction=0.2, exploration_final_eps=0.07, net_arch=(256, 256)),
@@ -115,6 +116,9 @@ class DQN(OffPolicyAgent):
         self.optimizer.build(networks["q"].trainable_variables)
         self._steps_since_target = 0
         self.epsilon = cfg.exploration_initial_eps
+        # one compiled call every target_update_interval steps, not 3 eager ops per weight
+        self._target_update = tf.function(
+            lambda: polyak_update(self.model.q_target.weights, self.model.q.weights, cfg.tau))
         return networks, "q", self.optimizer
 
     def action_distribution(self, q):
@@ -130,9 +134,6 @@ class DQN(OffPolicyAgent):
         self._steps_since_target += self.n_envs
         if self._steps_since_target >= self.config.target_update_interval:
             self._steps_since_target = 0
-            if getattr(self, "_target_update", None) is None:  # one compiled call, not 3 eager ops per weight
-                self._target_update = tf.function(
-                    lambda: polyak_update(self.model.q_target.weights, self.model.q.weights, self.config.tau))
             self._target_update()
 
     def train_step(self, obs, actions, rewards, next_obs, terminated):

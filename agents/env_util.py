@@ -27,7 +27,7 @@ import gymnasium as gym
 
 from zoo.core.checks import check_choice, check_int, fail, is_int
 
-__all__ = ["make_vec_env", "check_env_type", "check_env_id", "env_id", "vec_env_kind", "close_with",
+__all__ = ["make_vec_env", "check_env_type", "check_env_id", "env_id", "vec_env_kind", "built_for", "close_with",
            "VEC_ENVS", "START_METHOD"]
 
 VEC_ENVS = ("sync", "async")
@@ -118,15 +118,18 @@ def vec_env_kind(venv) -> str:
     return "async" if isinstance(venv, gym.vector.AsyncVectorEnv) else "sync"
 
 
+def built_for(venv, env) -> bool:
+    """Whether dlzoo made ``venv`` from ``env`` and must close it: from an id, or as subprocess copies of an
+    env instance (the user's own env or vector env is left to the user)."""
+    return venv is not env and (isinstance(env, str) or isinstance(venv, gym.vector.AsyncVectorEnv))
+
+
 def close_with(owner, venv, env):
-    """Close ``venv`` when ``owner`` is garbage collected or at interpreter exit, if dlzoo built it from an id
-    or runs subprocess copies for it (the user's own env or vector env is left to the user).
+    """Close ``venv`` when ``owner`` is garbage collected or at interpreter exit, if it is ``built_for`` ``env``.
 
     Returns the ``weakref.finalize`` (call it to close now), or ``None``.
     """
-    if venv is not env and (isinstance(env, str) or isinstance(venv, gym.vector.AsyncVectorEnv)):
-        return weakref.finalize(owner, venv.close)
-    return None
+    return weakref.finalize(owner, venv.close) if built_for(venv, env) else None
 
 
 def env_id(env) -> str | None:

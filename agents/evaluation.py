@@ -26,7 +26,7 @@ def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, 
     ``return_episode_rewards=True`` returns the lists of returns and lengths instead.
     ``vec_env="async"`` runs the copies in subprocesses (``agents.make_vec_env``), closed at the end.
     """
-    from agents.env_util import VEC_ENVS, check_env_type, make_vec_env
+    from agents.env_util import VEC_ENVS, built_for, check_env_type, make_vec_env
 
     if not callable(getattr(agent, "predict", None)):
         fail("agent", agent, "an agent (agents.PPO(...), agents.load(...)) or an object with predict(obs)", "evaluate",
@@ -53,7 +53,7 @@ def evaluate(agent, env=None, n_episodes: int = 10, deterministic: bool = True, 
     try:
         returns, episode_lengths = _run_episodes(agent, venv, n_episodes, n_envs, deterministic, seed)
     finally:
-        if venv is not env and (isinstance(env, str) or vec_env == "async"):  # built here: its copies end here
+        if built_for(venv, env):  # built here: its copies end here
             venv.close()
     if return_episode_rewards:
         return returns, episode_lengths

@@ -200,14 +200,9 @@ def load_json(path, default):
     return default
 
 
-def write_json(path, data):
-    from zoo.core.io import atomic_write
-
-    atomic_write(path, json.dumps(data, indent=2))
-
-
 def bench_row(algo, env_id, steps, seeds, args):
     """Run one row on every seed; returns its record (also saved to ``--out``)."""
+    from zoo.core.io import atomic_json
     from zoo.reproduce.report import commit
 
     cache_path = os.path.join(args.out, "sb3_cache.json")
@@ -224,7 +219,7 @@ def bench_row(algo, env_id, steps, seeds, args):
         if i < TIMED_SEEDS or not args.reuse_sb3 or key not in cache:
             sb3_seconds, sb3_final, sb3_kept = run_sb3(algo, env_id, steps, seed, config)
             cache[key] = dict(final=sb3_final, kept=sb3_kept, seconds=sb3_seconds)
-            write_json(cache_path, cache)
+            atomic_json(cache_path, cache)
             ratios.append(seconds / sb3_seconds)
             print(f"{algo} {env_id} {steps} steps seed {seed}: SB3   {sb3_seconds:.0f}s final {sb3_final:.1f} "
                   f"kept {sb3_kept:.1f}  (time ratio {seconds / sb3_seconds:.2f})", flush=True)
@@ -238,7 +233,7 @@ def bench_row(algo, env_id, steps, seeds, args):
         record.update(sb3_version=stable_baselines3.__version__, sb3=theirs,
                       sb3_final=summary(t["final"] for t in theirs), sb3_kept=summary(t["kept"] for t in theirs),
                       time_ratio=statistics.median(ratios) if ratios else None, timed_seeds=len(ratios))
-    write_json(os.path.join(args.out, row_id(algo, env_id) + ".json"), record)
+    atomic_json(os.path.join(args.out, row_id(algo, env_id) + ".json"), record)
     return record
 
 
