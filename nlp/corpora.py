@@ -18,7 +18,10 @@ Every loader returns a ``list[str]`` split into ``unit``:
 
 ``tokenize_words`` is the word splitter the embeddings use by default (the same
 rule as gensim's ``simple_preprocess``: lowercase alphabetic runs of 2 to 15
-characters).
+characters). ``load(..., tokenize=True)`` gives those token lists, for tools
+that want lists of words: gensim's ``Word2Vec`` handed strings iterates their
+characters, so its vocabulary holds ``' '`` and its files a word that no
+word2vec reader can split from its numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import glob
 import os
 import re
 
-from zoo.core.checks import check_int, check_path, check_str, fail
+from zoo.core.checks import check_bool, check_int, check_path, check_str, fail
 
 __all__ = ["load", "list_corpora", "read_text_file", "read_directory", "split", "tokenize_words", "UNITS"]
 
@@ -45,16 +48,21 @@ def list_corpora() -> list[str]:
     return list(_CORPORA)
 
 
-def load(name: str = "python-docs", unit: str = "documents") -> list[str] | str:
-    """Load a built-in corpus split into ``unit`` (see the module docstring).
+def load(name: str = "python-docs", unit: str = "documents", tokenize: bool = False):
+    """Load a built-in corpus split into ``unit`` (see the module docstring); ``tokenize=True``: word lists.
 
     >>> docs = load("python-docs")               # 79 help topics
     >>> text = load("python-docs", unit="text")  # one string for char-level models
+    >>> gensim.models.Word2Vec(load("lee-background", tokenize=True))  # lists of words, not strings
     """
     check_str("name", name, "corpora.load", accepted=f"a corpus name, one of {list(_CORPORA)}")
     if name not in _CORPORA:
         raise ValueError(f"unknown corpus name={name!r}; expected one of {list(_CORPORA)}")
     _check_unit(unit)
+    check_bool("tokenize", tokenize, "corpora.load")
+    if tokenize:
+        pieces = load(name, unit)
+        return tokenize_words(pieces) if unit == "text" else [tokenize_words(p) for p in pieces]
     if name == "python-docs":
         from pydoc_data.topics import topics
 

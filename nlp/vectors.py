@@ -5,7 +5,8 @@
 >>> wv.analogy("man", "king", "woman")               # man : king :: woman : ?
 >>> wv.evaluate_word_pairs("wordsim353.tsv")["spearman"]
 >>> wv.save_word2vec_format("vectors.bin", binary=True)   # gensim reads it
->>> wv = KeyedVectors.load_word2vec_format("vectors.bin")
+>>> wv = KeyedVectors.load_word2vec_format("vectors.bin")   # gensim's, word2vec.c's
+>>> wv = KeyedVectors.from_gensim(gensim_model.wv); wv.to_gensim()
 >>> layer = wv.to_keras_embedding(tokenizer)         # rows follow the tokenizer's ids
 """
 
@@ -15,6 +16,7 @@ import os
 
 import numpy as np
 
+from nlp import vector_files
 from zoo.core.checks import check_array, check_bool, check_choice, check_int, check_path, check_str, fail
 from zoo.core.io import atomic_path
 
@@ -41,7 +43,10 @@ class KeyedVectors:
             raise ValueError(f"invalid vectors of shape {vectors.shape} for {len(words)} words; "
                              f"expected ({len(words)}, dim)")
         if len(set(words)) != len(words):
-            raise ValueError("invalid words: duplicates")
+            seen = set()
+            twice = [w for w in words if w in seen or seen.add(w)]
+            raise ValueError(f"invalid words: duplicates {twice[:5]!r}; each word needs one row "
+                             "(load_word2vec_format keeps a repeated word's first row, as gensim does)")
         self.words = words
         self.vectors = vectors
         self.index = {w: i for i, w in enumerate(words)}
@@ -235,95 +240,37 @@ class KeyedVectors:
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.readlines()
 
-    # -- word2vec file formats -----------------------------------------------------------------
+    # -- word2vec file formats and gensim (nlp/vector_files.py) -------------------------------------
     def save_word2vec_format(self, path, binary=False) -> str:
-        """Write the word2vec text (``binary=False``) or binary format, readable by gensim; atomic."""
+        """Write the word2vec text (``binary=False``) or binary (the C tool's layout) format; gensim reads it; atomic."""
         check_path("path", path, "save_word2vec_format")
         check_bool("binary", binary, "save_word2vec_format")
-        bad = [w for w in self.words if not w or any(ch.isspace() for ch in w)]
-        if bad:
-            raise ValueError(f"cannot save words containing whitespace in the word2vec format: {bad[:5]!r}")
+        vector_files.check_writable_words(self.words)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            f.write(f"{len(self)} {self.vector_size}\n".encode())
-            vectors = self.vectors.astype("<f4")
-            for word, vec in zip(self.words, vectors):
-                if binary:
-                    f.write(word.encode("utf-8") + b" " + vec.tobytes() + b"\n")
-                else:
-                    f.write((word + " " + " ".join(repr(float(x)) for x in vec) + "\n").encode("utf-8"))
+            vector_files.write_word2vec(f, self.words, self.vectors, binary)
         return path
 
     @classmethod
-    def load_word2vec_format(cls, path, binary=None, limit=None) -> KeyedVectors:
-        """Read a word2vec text or binary file (``binary=None`` detects which)."""
-        check_path("path", path, "load_word2vec_format", accepted="a path to a word2vec file")
-        check_choice("binary", binary, (None, True, False))
-        check_int("limit", limit, 0, owner="load_word2vec_format", allow_none=True)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"vectors file path={path!r} does not exist")
-        with open(path, "rb") as f:
-            header = f.readline()
-            try:
-                count, dim = (int(x) for x in header.split())
-                if count < 0 or dim < 1:
-                    raise ValueError
-            except ValueError:
-                raise ValueError(f"invalid word2vec header {header[:80]!r} in {path!r}; expected "
-                                 "'<number of words> <dimensions>' on the first line") from None
-            if limit is not None:
-                count = min(count, int(limit))
-            data = f.read()
-        if binary is None:
-            binary = cls._looks_binary(data, count, dim)
-        words, vectors = (cls._parse_binary if binary else cls._parse_text)(data, count, dim, path)
+    def load_word2vec_format(cls, path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8",
+                             no_header=False) -> KeyedVectors:
+        """Read a word2vec text or binary file as gensim does (``binary=None`` detects which).
+
+        ``unicode_errors``: ``"strict"`` (gensim's default), ``"replace"`` or ``"ignore"``
+        for words with bytes that are not ``encoding``; a repeated word keeps its first
+        vector; ``limit`` reads the first words only; ``no_header=True`` for headerless
+        text files (GloVe's). See :mod:`nlp.vector_files` for the exact rules.
+        """
+        words, vectors = vector_files.read_word2vec(path, binary, limit, unicode_errors, encoding, no_header)
         return cls(words, vectors)
 
-    @staticmethod
-    def _looks_binary(data, count, dim):
-        if count == 0:
-            return False
-        try:
-            first = data.split(b"\n", 1)[0].decode("utf-8")
-        except UnicodeDecodeError:
-            return True
-        parts = first.split(" ")
-        try:
-            [float(x) for x in parts[1:]]
-        except ValueError:
-            return True
-        return len(parts) - 1 != dim
+    @classmethod
+    def from_gensim(cls, kv) -> KeyedVectors:
+        """The words (same order) and vectors of a gensim ``KeyedVectors`` or model (FastText's n-grams too)."""
+        return vector_files.from_gensim(cls, kv)
 
-    @staticmethod
-    def _parse_binary(data, count, dim, path):
-        words, vectors, pos, width = [], np.empty((count, dim), np.float32), 0, 4 * dim
-        for i in range(count):
-            while pos < len(data) and data[pos:pos + 1] in (b"\n", b"\r"):
-                pos += 1
-            space = data.find(b" ", pos)
-            if space < 0 or space + 1 + width > len(data):
-                raise ValueError(f"{path}: truncated binary vectors file: the header says {count} words, found {i}")
-            words.append(data[pos:space].decode("utf-8", errors="replace"))
-            vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
-            pos = space + 1 + width
-        return words, vectors
-
-    @staticmethod
-    def _parse_text(data, count, dim, path):
-        lines = data.decode("utf-8", errors="replace").splitlines()
-        lines = [line for line in lines if line.strip()]
-        if len(lines) < count:
-            raise ValueError(f"{path}: the header says {count} words, the file has {len(lines)} vector lines")
-        words, vectors = [], np.empty((count, dim), np.float32)
-        for i, line in enumerate(lines[:count]):
-            parts = line.rstrip().split(" ")
-            if len(parts) != dim + 1:
-                raise ValueError(f"{path}:{i + 2}: expected a word and {dim} numbers, got {len(parts) - 1} fields")
-            words.append(parts[0])
-            try:
-                vectors[i] = np.array(parts[1:], dtype=np.float32)
-            except ValueError:
-                raise ValueError(f"{path}:{i + 2}: invalid number in the vector of {parts[0]!r}") from None
-        return words, vectors
+    def to_gensim(self):
+        """gensim's ``KeyedVectors`` (``FastTextKeyedVectors`` for :class:`FastTextVectors`) with these vectors."""
+        return vector_files.to_gensim(self)
 
     # -- Keras -----------------------------------------------------------------------------------
     def embedding_matrix(self, tokenizer, missing="random", seed=0):
@@ -386,9 +333,11 @@ class KeyedVectors:
         return f"{type(self).__name__}({len(self)} words, {self.vector_size} dimensions)"
 
 
-def load_word2vec_format(path, binary=None, limit=None) -> KeyedVectors:
+def load_word2vec_format(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8",
+                         no_header=False) -> KeyedVectors:
     """Shortcut for :meth:`KeyedVectors.load_word2vec_format`."""
-    return KeyedVectors.load_word2vec_format(path, binary=binary, limit=limit)
+    return KeyedVectors.load_word2vec_format(path, binary=binary, limit=limit, unicode_errors=unicode_errors,
+                                             encoding=encoding, no_header=no_header)
 
 
 def fasttext_hash(text: str) -> int:
