@@ -53,3 +53,23 @@ def test_bad_names_and_units():
         corpora.load("wiki")
     with pytest.raises(ValueError, match="invalid unit='words'"):
         corpora.load("python-docs", unit="words")
+
+
+@pytest.mark.parametrize("name", corpora.list_corpora())
+def test_no_whitespace_tokens_in_any_corpus_or_unit(name):
+    if name == "lee-background":
+        pytest.importorskip("gensim")
+    import nlp
+
+    splitters = [nlp.WordTokenizer([], punctuation=p).split for p in nlp.WordTokenizer.PUNCTUATION]
+    for unit in corpora.UNITS:
+        tokens = corpora.load(name, unit, tokenize=True)
+        pieces = corpora.load(name, unit)
+        assert tokens == ([corpora.tokenize_words(p) for p in pieces] if unit != "text" else corpora.tokenize_words(pieces))
+        flat = tokens if unit == "text" else [t for doc in tokens for t in doc]
+        assert flat and all(t and not any(c.isspace() for c in t) for t in flat), unit
+    # the word tokenizer's three punctuation rules, over every document (every unit holds the same text)
+    words = [t for split in splitters for doc in corpora.load(name) for t in split(doc)]
+    assert words and not [t for t in words if not t or any(c.isspace() for c in t)]
+    with pytest.raises(ValueError, match="corpora.load: invalid tokenize='yes'; expected True or False"):
+        corpora.load(name, tokenize="yes")
