@@ -99,18 +99,28 @@ def _sizes_without_header(f, limit, path):
 
 
 def _looks_binary(f, dim):
-    """Whether the first record is binary: in a text file every field after the word is a number."""
+    """Whether the records are binary: in a text file every field after the word is a number.
+
+    A line with fewer than ``dim`` numbers is text only if the next line is too (the
+    float bytes of a binary record can read ``1\\n`` by chance, never two such lines).
+    """
     start = f.tell()
-    first = f.readline(_MAX_HEADER + 32 * dim)
+    lines = [f.readline(_MAX_HEADER + 32 * dim) for _ in range(2)]
     f.seek(start)
-    fields = [x for x in first.rstrip().split(b" ")[1:] if x]
-    if not fields:
-        return bool(first.strip())
+    counts = [_numbers_after_word(line) for line in lines]
+    if counts[0] is None:
+        return bool(lines[0].strip())
+    return counts[0] < dim and lines[1] != b"" and counts[1] is None
+
+
+def _numbers_after_word(line):
+    """How many numbers follow the word on ``line``, or None when a field is not a number (or none is there)."""
+    fields = [x for x in line.rstrip().split(b" ")[1:] if x]
     try:
         [float(x) for x in fields]
     except ValueError:
-        return True
-    return False
+        return None
+    return len(fields) or None
 
 
 def _decoder(encoding, errors, path):

@@ -97,6 +97,16 @@ def test_c_tool_byte_layout(tmp_path, binary):
     assert np.array_equal(ours.vectors, expected)
 
 
+def test_binary_detection_when_float_bytes_read_as_text(tmp_path):
+    vectors = np.frombuffer(b"1\n\x00\x00" + b"\x00\x00\x80?" * 2, "<f4").reshape(1, 3)  # bytes '1\n..'
+    path = str(tmp_path / "tricky.bin")
+    c_tool_file(path, [b"word", b"next"], np.concatenate([vectors, vectors[:, ::-1]]), True)
+    assert np.array_equal(same_as_gensim(path, True).vectors[0], vectors[0])
+    (tmp_path / "few.txt").write_text("2 3\nman 1 2\nwoman 3 4\n")  # too few numbers: still told as text
+    with pytest.raises(ValueError, match=r"few.txt:2: expected a word and 3 numbers, got 2 fields"):
+        KeyedVectors.load_word2vec_format(str(tmp_path / "few.txt"))
+
+
 @pytest.mark.parametrize("binary", [False, True])
 def test_invalid_utf8_under_each_unicode_errors(tmp_path, binary):
     # the C tool cuts words at 100 bytes, inside a character: b"caf\xc3" is half of "café"; two cut words collide
