@@ -1,7 +1,7 @@
 """A text classifier end to end: which built-in corpus a sentence comes from, learnt from 4 labels per class.
 
-**The task.** Sentences with at least 5 words from ``python-docs`` (Python's help
-topics) and ``lee-background`` (news); the label is the corpus. ``seed`` draws a
+**The task.** Distinct sentences with at least 5 words from ``python-docs``
+(Python's help topics) and ``lee-background`` (news); the label is the corpus. ``seed`` draws a
 balanced test set (500 sentences per class) and ``labels_per_class`` labelled
 training sentences per class from the rest. Every sentence outside the test set
 is the *unlabelled* text (its labels unused) on which the ``WordTokenizer``'s
@@ -51,9 +51,13 @@ def source_task(seed=0, labels_per_class=4, test_per_class=500, min_words=5):
         check_int(arg, value, 0 if arg in ("seed", "min_words") else 1, owner="source_task")
     rng = np.random.default_rng(seed)
     train, test, unlabelled = ([], []), ([], []), []
-    for label, name in enumerate(CORPORA):
-        sentences = [s for s in nlp.corpora.load(name, unit="sentences")
-                     if len(nlp.corpora.tokenize_words(s)) >= min_words]
+    # each sentence once (python-docs repeats a fifth of its sentences), none in both corpora: no test sentence
+    # is among the training or unlabelled ones
+    pools = [list(dict.fromkeys(s for s in nlp.corpora.load(name, unit="sentences")
+                                if len(nlp.corpora.tokenize_words(s)) >= min_words)) for name in CORPORA]
+    shared = set(pools[0]).intersection(*pools[1:])
+    for label, (name, pool) in enumerate(zip(CORPORA, pools)):
+        sentences = [s for s in pool if s not in shared]
         if len(sentences) < test_per_class + labels_per_class:
             raise ValueError(f"source_task: {name} has {len(sentences)} sentences of {min_words}+ words; "
                              f"test_per_class + labels_per_class = {test_per_class + labels_per_class} is too many")
