@@ -6,6 +6,7 @@
 >>> chars = nlp.CharTokenizer.train(texts)
 >>> w2v = nlp.Word2Vec(nlp.corpora.load("python-docs", unit="sentences"), vector_size=50, min_count=3)
 >>> w2v.wv.most_similar("function")
+>>> clf = nlp.text_classifier(tok, num_classes=2, vectors=w2v.wv)   # raw strings in, probabilities out
 """
 
 
@@ -14,6 +15,7 @@ from zoo.core import quiet as _quiet  # noqa: E402  (TensorFlow's logs stay off 
 _quiet.install()
 
 from nlp import corpora  # noqa: E402
+from nlp.classifier import MaskedMean, text_classifier, train_text_classifier  # noqa: E402
 from nlp.embeddings import FastText, GloVe, Word2Vec  # noqa: E402
 from nlp.tokenizers import (  # noqa: E402
     SPECIAL_TOKENS,
@@ -39,4 +41,7 @@ __all__ = [
     "KeyedVectors",
     "FastTextVectors",
     "load_word2vec_format",
+    "text_classifier",
+    "train_text_classifier",
+    "MaskedMean",
 ]

@@ -3,7 +3,7 @@ from zoo.reproduce import list_entries
 
 def test_nlp_entries_are_in_the_quick_suite():
     names = {e.name for e in list_entries("quick", "nlp-*")}
-    assert names == {"nlp-word2vec-sg-lee", "nlp-sentencepiece-bpe-roundtrip"}
+    assert names == {"nlp-word2vec-sg-lee", "nlp-sentencepiece-bpe-roundtrip", "nlp-text-classifier-word2vec"}
 
 
 def test_sentencepiece_entry_reaches_its_reference(tmp_path):
