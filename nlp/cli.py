@@ -84,6 +84,7 @@ def _cmd_train_tokenizer(args):
     texts = ca.read_corpus(args.corpus, args.unit)
     start = time.perf_counter()
     tok = nlp.SentencePieceTokenizer.train(texts, vocab_size=args.vocab_size, model_type=args.model_type,
+                                           character_coverage=args.character_coverage,
                                            hard_vocab_limit=not args.soft_vocab_limit)
     seconds = time.perf_counter() - start
     if args.out.lower().endswith(".model"):
@@ -226,6 +227,9 @@ def build_parser():
                    help="pieces, counting the 5 special tokens and the 256 byte pieces")
     p.add_argument("--soft-vocab-limit", action="store_true",
                    help="make --vocab-size an upper bound when the corpus is too small for it")
+    p.add_argument("--character-coverage", type=ca.number(0, low_open=True), metavar="X",
+                   default=train_defaults["character_coverage"].default,
+                   help="share of the corpus's characters with pieces of their own (the rest: byte pieces)")
     p.add_argument("--unit", choices=UNITS, default="sentences", help="what one training text is")
     p.add_argument("--out", required=True, metavar="FILE", type=ca.out_path(),
                    help="FILE.json (nlp's tokenizer file) or FILE.model (SentencePiece's own)")
@@ -281,7 +285,9 @@ def main(argv=None):
     if "--verbose" in argv:
         quiet.set_verbose(True)
     args = build_parser().parse_args(argv)
-    options = [keyword for _, keyword, *_ in _VECTOR_OPTIONS] + ["vocab_size", "model_type", "topn", "restrict_vocab"]
+    # the library's messages name its arguments (min_count=50); the user typed options (--min-count)
+    options = [keyword for _, keyword, *_ in _VECTOR_OPTIONS]
+    options += ["vocab_size", "model_type", "character_coverage", "topn", "restrict_vocab"]
     try:
         return args.fn(args)
     except (ValueError, KeyError, FileNotFoundError, ImportError) as err:

@@ -167,10 +167,14 @@ def check_word(wv, word, arg, path):
 
 def cli_names(message, options):
     """Python argument names in a library message (``min_count=50``) written as the options (``--min-count=50``)."""
+    message = message.replace("hard_vocab_limit=False", "--soft-vocab-limit")
     if not options:
         return message
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, options)) + r")(?==)")
-    return pattern.sub(lambda m: "--" + m.group(1).replace("_", "-"), message)
+    names = "|".join(map(re.escape, options))
+    identifiers = "|".join(re.escape(o) for o in options if "_" in o)  # plain words (window, seed) only before =
+    pattern = re.compile(rf"(?<![\w.-])(?:({names})(?=[<>]?=)|({identifiers})\b)" if identifiers
+                         else rf"(?<![\w.-])({names})(?=[<>]?=)")
+    return pattern.sub(lambda m: "--" + (m.group(1) or m.group(2)).replace("_", "-"), message)
 
 
 def progress_to_stderr():
