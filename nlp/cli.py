@@ -155,12 +155,11 @@ def _cmd_similar(args):
 
 def _cmd_analogy(args):
     wv = ca.load_vectors(args.file)
-    for arg in ("a", "b", "c"):
-        note = ca.check_word(wv, getattr(args, arg), arg.upper(), args.file)
-        if note:
-            print(f"note: {note}", file=sys.stderr)
+    notes = [ca.check_word(wv, getattr(args, arg), arg.upper(), args.file) for arg in ("a", "b", "c")]
+    for note in filter(None, notes):
+        print(f"note: {note}", file=sys.stderr)
     print(f"{args.a} : {args.b} :: {args.c} : ?  (3CosAdd over {len(wv):,} words)")
-    _print_neighbours(wv.analogy(args.a, args.b, args.c, topn=args.topn))
+    _print_neighbours(wv.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn))  # as wv.analogy
     return 0
 
 

@@ -246,6 +246,11 @@ def test_unigram_model_proto_and_word2vec_binary_outputs(work, vectors, capsys):
     assert a.words == b.words and np.array_equal(a.vectors, b.vectors)
 
 
+def test_analogy_top_1(vectors, capsys):
+    rc, stdout, _ = call(capsys, "analogy", vectors, "man", "king", "woman", "--topn", 1)
+    assert rc == 0 and [w for w, _ in rows(stdout)] == [nlp.Word2Vec.load(str(vectors)).wv.analogy("man", "king", "woman")]
+
+
 def test_fasttext_and_glove(work, capsys):
     ft = work / "ft.npz"
     rc, stdout, err = call(capsys, "train-vectors", work / "corpus.txt", "--algo", "fasttext", "--bucket", 500,
