@@ -1,4 +1,6 @@
-"""The agents benchmark (``python -m agents benchmark``, ``scripts/bench_agents.py``): the agents on every seed, side by side with stable-baselines3: returns and wall-clock.
+"""The agents on every seed, side by side with stable-baselines3: returns and wall-clock.
+
+``python -m agents benchmark`` and ``scripts/bench_agents.py`` run this module (the same options):
 
     python scripts/bench_agents.py --only DQN/CartPole-v1 --seeds 0,1,2,3,4   # one row, 5 seeds, vs SB3
     python scripts/bench_agents.py --only "*/Pendulum-v1" --seeds 0,1           # a glob over ALGO/ENV

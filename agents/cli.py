@@ -12,7 +12,6 @@ any work starts. Progress goes to stderr (a tqdm bar), results to stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -39,7 +38,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default:" in text or action.default in (None, False, argparse.SUPPRESS):
+        if "default:" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
             return text
         return super()._get_help_string(action)
 
@@ -310,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=_positive, metavar="N",
                    help="env steps between checkpoints (default: every 10 epochs)")
     p.add_argument("--log-dir", metavar="DIR",
-                   help="write episodes.csv (step,return,length), TensorBoard scalars and config.json here")
+                   help="write episodes.csv (step,return,length), config.json and, with tensorboard installed, "
+                        "TensorBoard scalars here")
     p.add_argument("--save", metavar="PATH", help="save the trained agent (a .zip, agents.load reads it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

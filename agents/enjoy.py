@@ -3,7 +3,9 @@
 ``play`` runs the agent's greedy policy on a fresh env (rl-baselines3-zoo's ``enjoy``) and
 returns each episode's return and length; with ``gif=`` it keeps the env's ``rgb_array``
 frames (up to ``max_frames``, each turned into a palette image at once to bound memory)
-and writes them with Pillow as one looping GIF.
+and writes them with Pillow as one looping GIF. Rendering ``rgb_array`` frames sets
+``SDL_VIDEODRIVER`` and ``SDL_AUDIODRIVER`` to ``dummy`` unless they are set (pygame's
+envs would otherwise print "XDG_RUNTIME_DIR is invalid" looking for a display).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def play(agent, n_episodes: int = 1, seed: int = 0, gif=None, fps: float | None 
     if gif is not None:
         check_path("gif", gif, "play")
         check_number("fps", fps, low=0, low_open=True, owner="play", allow_none=True)
+    if gif is not None:  # rgb_array frames need no display nor sound: keep SDL (pygame) from asking for them
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     env = gym.make(agent.env_id, render_mode="rgb_array" if gif is not None else None)
     if gif is not None and "rgb_array" not in env.metadata.get("render_modes", ()):
         env.close()
@@ -60,11 +65,16 @@ def play(agent, n_episodes: int = 1, seed: int = 0, gif=None, fps: float | None 
     frames, results = [], []
     fps = fps if fps is not None else float(env.metadata.get("render_fps") or 30)
 
-    def keep_frame():
+    palette = []
+
+    def keep_frame():  # a palette image at once (a third of the memory); the first frame's palette for all (fast)
         if gif is not None and len(frames) < max_frames:
             from PIL import Image
 
-            frames.append(Image.fromarray(np.asarray(env.render(), np.uint8)).quantize(colors=256))
+            image = Image.fromarray(np.asarray(env.render(), np.uint8))
+            if not palette:
+                palette.append(image.quantize(colors=256, method=Image.Quantize.FASTOCTREE))
+            frames.append(image.quantize(palette=palette[0], dither=Image.Dither.NONE))
 
     try:
         obs, _ = env.reset(seed=seed)

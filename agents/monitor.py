@@ -10,6 +10,7 @@ evaluation; ``EpisodeLog`` writes every training episode to ``episodes.csv``
 from __future__ import annotations
 
 import csv
+import importlib.util
 import math
 import os
 import sys
@@ -45,7 +46,7 @@ class StepProgress(ProgressBar):
 
         done = int(_agent(self.model).num_timesteps)  # a resumed run starts where its checkpoint stood
         self.bar = tqdm(total=self.total_timesteps, initial=min(done, self.total_timesteps), desc=self.desc,
-                        unit="step", unit_scale=True, leave=self.leave, file=sys.stderr, dynamic_ncols=True)
+                        unit="step", leave=self.leave, file=sys.stderr, dynamic_ncols=True)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.bar is None:
@@ -83,15 +84,20 @@ class EpisodeLog(keras.callbacks.Callback):
     file. When ``learn`` starts, rows after the agent's current step are dropped: a run
     resumed from its checkpoint rewrites the episodes the killed run played after it (the
     file then equals an uninterrupted run's), and a fresh run (step 0) starts a new file.
-    ``tensorboard=True`` also writes ``episode_return``/``episode_length`` per episode and
-    the epoch logs (losses, ``eval_return``, ``steps_per_second``) as TensorBoard scalars
-    under ``log_dir/tensorboard``.
+    ``tensorboard=True`` also writes ``episode/return``/``episode/length`` per episode and
+    the epoch logs (``train/``: losses, ``eval_return``, ``steps_per_second``) as TensorBoard
+    scalars under ``log_dir/tensorboard`` (``tf.summary``, which needs the ``tensorboard``
+    package); ``None`` (the default): when that package is installed.
     """
 
-    def __init__(self, log_dir, tensorboard: bool = True):
+    def __init__(self, log_dir, tensorboard: bool | None = None):
         super().__init__()
         self.log_dir = os.fspath(check_path("log_dir", log_dir, "EpisodeLog"))
+        if tensorboard is None:
+            tensorboard = importlib.util.find_spec("tensorboard") is not None
         self.tensorboard = check_bool("tensorboard", tensorboard, "EpisodeLog")
+        if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ImportError("EpisodeLog: tensorboard=True needs the tensorboard package (pip install tensorboard)")
         self.path = os.path.join(self.log_dir, EPISODES_CSV)
         self._file = self._writer = self._csv = None
 
