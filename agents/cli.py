@@ -114,7 +114,7 @@ def _resolve(args, parser, argv):
     file_options, file_hyper = {}, {}
     if args.config:
         try:
-            file_options, file_hyper = read_config(args.config, TRAIN_OPTIONS if args.command == "train" else {})
+            file_options, file_hyper = read_config(args.config, TRAIN_OPTIONS)  # hyperparams reads train's files
         except ValueError as err:
             parser.error(f"argument --config: {err}")
     given = _given(argv, parser)
@@ -183,6 +183,21 @@ def _callbacks(args, agent, cls):
     return result
 
 
+def _check_outputs(args, parser):
+    """Where train writes: folders that are not files, a --save path whose folder exists (made here), before
+    any training (a run must not end in a failed save)."""
+    for option, folder in (("--log-dir", args.log_dir), ("--checkpoint-dir", args.checkpoint_dir)):
+        if folder and os.path.exists(folder) and not os.path.isdir(folder):
+            parser.error(f"argument {option}: invalid value {folder!r}: it is a file; expected a folder")
+    if args.save:
+        if os.path.isdir(args.save) or os.path.isdir(args.save + ".zip"):
+            parser.error(f"argument --save: invalid value {args.save!r}: it is a folder; expected a file path")
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
+        except OSError as err:
+            parser.error(f"argument --save: cannot create the folder of {args.save!r} ({err})")
+
+
 def _cmd_train(args, parser, argv, callbacks):
     cls, resolved = _resolve(args, parser, argv)
     if args.n_timesteps is None:
@@ -191,6 +206,7 @@ def _cmd_train(args, parser, argv, callbacks):
         value = getattr(args, key)
         if value is not None and value < 1:  # a --config file's value (the command line's is checked by argparse)
             parser.error(f"argument --{key.replace('_', '-')}: invalid value {value!r}; expected a positive integer")
+    _check_outputs(args, parser)
     import keras
 
     from agents.checkpoint import read_info
@@ -224,7 +240,8 @@ def _cmd_train(args, parser, argv, callbacks):
     except (ValueError, TypeError) as err:
         if Started.started:  # a failure in training, not a bad argument
             raise
-        parser.error(f"argument --checkpoint-dir: {err}")  # a checkpoint of another run, torn or corrupt
+        where = "argument --checkpoint-dir: " if args.checkpoint_dir else ""
+        parser.error(f"{where}{err}")  # a checkpoint of another run, torn or corrupt
     seconds = time.perf_counter() - start
     returns = agent.history.history.get("episode_return", [])
     last = f"; mean return of the last {len(agent._episode_returns)} episodes {returns[-1]:.2f}" if returns else ""
@@ -236,6 +253,8 @@ def _cmd_train(args, parser, argv, callbacks):
 
 
 def _cmd_enjoy(args, parser, argv, callbacks):
+    if args.gif and not os.path.isdir(os.path.dirname(os.path.abspath(args.gif))):
+        parser.error(f"argument --gif: invalid value {args.gif!r}: its folder does not exist")
     import agents
     from agents.enjoy import play
 

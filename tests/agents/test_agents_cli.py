@@ -133,7 +133,7 @@ def test_a_killed_run_rerun_resumes_to_the_uninterrupted_weights_and_log(runs):
 
 def test_hyperparams_names_each_source(capsys, tmp_path):
     config = tmp_path / "conf.json"
-    config.write_text(json.dumps({"hyperparams": {"gamma": 0.95, "batch_size": 16}}))
+    config.write_text(json.dumps({"n_timesteps": 500, "hyperparams": {"gamma": 0.95, "batch_size": 16}}))  # train's file
     rc, out, err = run_main(["hyperparams", "DQN", "CartPole-v1", "--config", str(config),
                              "--hyperparams", "batch_size=32"], capsys)
     assert rc == 0 and err == "", err
@@ -213,6 +213,20 @@ def test_a_bad_config_file_exits_2_naming_the_key(capsys, tmp_path):
     config.write_text("hyperparams: {n_steps: 16}\nseed: zero\n")
     rc, _, err = run_main(["train", "ppo", "CartPole-v1", "--config", str(config)], capsys)
     assert rc == 2 and f"invalid seed='zero' in config file '{config}'; expected int" in err
+
+
+def test_outputs_are_checked_before_training(capsys, tmp_path):
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    rc, _, err = run_main(["train", "ppo", "CartPole-v1", "--log-dir", str(a_file)], capsys)
+    assert rc == 2 and err.endswith(f"argument --log-dir: invalid value '{a_file}': it is a file; expected a folder\n")
+    rc, _, err = run_main(["train", "ppo", "CartPole-v1", "--save", str(tmp_path)], capsys)
+    assert rc == 2 and f"argument --save: invalid value '{tmp_path}': it is a folder; expected a file path" in err
+    rc, _, err = run_main(["enjoy", str(a_file), "--gif", str(tmp_path / "no" / "x.gif")], capsys)
+    assert rc == 2 and err.endswith("argument --gif: invalid value " + repr(str(tmp_path / "no" / "x.gif"))
+                                    + ": its folder does not exist\n")
+    rc, _, err = run_main(["enjoy", str(a_file)], capsys)
+    assert rc == 2 and f"argument PATH: could not read agent file '{a_file}'" in err
 
 
 def test_help_shows_the_defaults(capsys):
