@@ -294,3 +294,26 @@ def test_read_config_takes_yaml_and_json(tmp_path):
     (tmp_path / "c.toml").write_text("")
     with pytest.raises(ValueError, match=r"could not read config file .*c.toml': expected a .yaml, .yml or .json"):
         read_config(tmp_path / "c.toml", cli.TRAIN_OPTIONS)
+
+
+def test_episode_log_writes_tensorboard_scalars_when_tensorboard_is_there(tmp_path):
+    import importlib.util
+
+    from agents.monitor import EpisodeLog
+
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ImportError, match=r"tensorboard=True needs the tensorboard package"):
+            EpisodeLog(tmp_path, tensorboard=True)
+        assert EpisodeLog(tmp_path).tensorboard is False  # the default: only when installed
+        return
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    agent = agents.PPO("CartPole-v1", n_envs=1, n_steps=64, batch_size=32, n_epochs=1, net_arch=(8,),
+                       jit_compile=False, use_rl_zoo=False)
+    agent.learn(128, callbacks=[EpisodeLog(tmp_path, tensorboard=True)])
+    agent.close()
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"tensors": 0})
+    events.Reload()
+    rows = read_episodes(tmp_path / "episodes.csv")
+    assert [e.step for e in events.Tensors("episode/return")] == [s for s, _, _ in rows]
+    assert [e.step for e in events.Tensors("train/loss")] == [64, 128]
