@@ -12,7 +12,9 @@ exist), ``env_util`` (vector envs, sync or async), ``env_checker``
 ``off_policy`` (the machinery), ``policies`` (``policy=``: MLP, CNN and zoo
 backbones), ``save_util``, ``distributions``, ``numpy_forward``, ``networks``,
 ``buffers``, ``optim``, ``evaluation``; and one file per algorithm holding its
-config, networks and one training step.
+config, networks and one training step. The command line (``python -m agents train |
+hyperparams | enjoy | benchmark``) is ``cli``, with ``hyperparams`` (values and their
+sources), ``monitor`` (progress bar, episode log), ``enjoy`` (play, GIF) and ``benchmark``.
 
 The agent classes and their configs (``agents.PPO``, ``agents.PPOConfig`` ...)
 come from the registry: every registered agent, built in or from a plugin

@@ -82,6 +82,9 @@ class Agent(abc.ABC):
     """Small hyperparameters with which the registry-driven tests run a few hundred steps."""
     test_learns: dict = {}
     """``{"Discrete" | "Box": (hyperparameters, steps, minimum return of 20)}``: the identity-env tests."""
+    episode_hook = None
+    """``hook(timesteps, episode_return, episode_length)`` called whenever a training episode ends
+    (``agents.monitor.EpisodeLog`` sets it for the command line's episode log), or None."""
     _state_attrs: tuple = ("num_timesteps", "_progress")
     """Python counters a checkpoint saves (``agents.checkpoint``); a subclass adds its own."""
     share_features_extractor: bool | None = None
@@ -238,6 +241,8 @@ class Agent(abc.ABC):
                     final_obs[i] = self._obs(infos["final_obs"][i])[0]
                 self._episode_returns.append(float(self._running_return[i]))
                 self._episode_lengths.append(int(self._running_length[i]))
+                if self.episode_hook is not None:
+                    self.episode_hook(self.num_timesteps, self._episode_returns[-1], self._episode_lengths[-1])
                 self._running_return[i] = 0
                 self._running_length[i] = 0
         return next_obs, rewards, terminated, truncated, final_obs
