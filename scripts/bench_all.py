@@ -26,12 +26,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: Arguments per benchmark in a full run: the ones that need a flag to time their peer get it.
 FULL_ARGS = {
-    "bench_agents.py": ["--vs-sb3"],
+    "bench_agents.py": ["--seeds", "0,1", "--out", os.path.join("runs", "bench", "agents")],  # 2 seeds: a ratio
 }
 
 #: Small settings per benchmark for --quick (a smoke run: the ratios are noisier).
 QUICK_ARGS = {
-    "bench_agents.py": ["--only", "ppo", "--scale", "0.2", "--vs-sb3"],
+    "bench_agents.py": ["--only", "PPO/CartPole-v1", "--scale", "0.2", "--seeds", "0,1",
+                        "--out", os.path.join("runs", "bench", "agents")],
     "bench_data.py": ["--images", "600", "--size", "64", "--repeats", "2", "--steps", "3"],
     "bench_fit.py": ["--quick"],
     "bench_nlp.py": ["--quick"],
