@@ -202,6 +202,10 @@ def build_parser():
     p.add_argument("--max-requests", type=int, help="stop after answering this many requests")
     p.add_argument("--timeout", type=float, help="stop after this many seconds")
     p.set_defaults(fn=_cmd_serve)
+    for p in sub.choices.values():  # an option without a help text still shows its default in --help
+        for action in p._actions:
+            if action.help is None and action.option_strings and action.default not in (None, False):
+                action.help = "(default: %(default)s)"
     return parser
 
 

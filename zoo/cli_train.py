@@ -41,7 +41,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "%(default)" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+        nothing = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "%(default)" in text or nothing or not action.option_strings:
             return text
         return text + " (default: %(default)s)"
 
@@ -153,9 +154,9 @@ def add_commands(command):
     p = command("evaluate", help="test figures of a saved .keras model on a zoo.data.load source")
     p.add_argument("model", help="a .keras file (python -m zoo train writes one into its run folder)")
     p.add_argument("--data", required=True, help="a zoo.data.load source, loaded at the model's input shape")
-    p.add_argument("--split", choices=["train", "val", "test"], default="test")
+    p.add_argument("--split", choices=["train", "val", "test"], default="test", help="the split to test on")
     p.add_argument("--seed", type=_number(0, integer=True), default=0, help="the split's seed (the training run's)")
-    p.add_argument("--batch-size", type=_number(1, integer=True), default=256)
+    p.add_argument("--batch-size", type=_number(1, integer=True), default=256, help="examples per forward pass")
     p.add_argument("--out", help="the figures as JSON (default: MODEL_evaluate.json beside the model)")
     p.set_defaults(fn=cmd_evaluate)
 
@@ -288,7 +289,11 @@ def cmd_train(args):
     chief = zdist.is_chief()  # under multi-worker training only the chief writes
     resuming = _latest_checkpoint(args.checkpoint_dir)
     if resuming:
-        print(f"resuming from {resuming}")
+        done = _checkpoint_epoch(resuming)
+        print(f"resuming from {resuming} ({done} of {recipe['epochs']} epochs done)")
+        for folder in (out, args.log_dir):  # each epoch once in the histories, however often the run was stopped
+            if folder and chief:
+                _keep_epochs(os.path.join(folder, "history.csv"), done)
     callbacks = [ProgressBar(desc=args.name)]
     if chief:
         os.makedirs(out, exist_ok=True)
@@ -320,6 +325,33 @@ def _latest_checkpoint(directory):
     import tensorflow as tf
 
     return tf.train.latest_checkpoint(directory)
+
+
+def _checkpoint_epoch(path) -> int:
+    """The epochs a ``zoo.train.fit`` checkpoint has completed."""
+    import tensorflow as tf
+
+    return int(tf.train.load_variable(path, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+def _keep_epochs(path, epochs):
+    """Drop the rows of epochs >= ``epochs`` from a CSVLogger file (a resumed run writes them again)."""
+    import csv
+    import io
+
+    from zoo.core.io import atomic_write
+
+    if not os.path.isfile(path):
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or "epoch" not in rows[0]:
+        return
+    at = rows[0].index("epoch")
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[at]) < epochs]
+    text = io.StringIO()
+    csv.writer(text).writerows(kept)  # the excel dialect, as keras.callbacks.CSVLogger writes
+    atomic_write(path, text.getvalue())
 
 
 def _write_run(out, args, recipe, result):
@@ -358,7 +390,7 @@ def _plot_learning_rate(recipe, steps_per_epoch, path):
     ax.plot(step / steps_per_epoch, np.broadcast_to(values, step.shape))
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
-    ax.set_title(f"{recipe['schedule']}" + (f", {recipe['warmup_epochs']:g} warmup epochs"
+    ax.set_title(f"{recipe['schedule']}" + (f" after a warmup of {recipe['warmup_epochs']:g} epoch(s)"
                                             if recipe["warmup_epochs"] else ""))
     return save_figure(fig, path)
 
