@@ -287,14 +287,14 @@ def cmd_train(args):
     recipe = resolve_recipe(args.name, args.data, args.epochs, args.batch_size, **options)  # errors before work
     out = args.out or default_out_dir(args.name, kind="train")
     chief = zdist.is_chief()  # under multi-worker training only the chief writes
-    resuming = _latest_checkpoint(args.checkpoint_dir)
+    resuming, done = _latest_checkpoint(args.checkpoint_dir), 0
     if resuming:
         done = _checkpoint_epoch(resuming)
         print(f"resuming from {resuming} ({done} of {recipe['epochs']} epochs done)")
         for folder in (out, args.log_dir):  # each epoch once in the histories, however often the run was stopped
             if folder and chief:
                 _keep_epochs(os.path.join(folder, "history.csv"), done)
-    callbacks = [ProgressBar(desc=args.name)]
+    callbacks = [ProgressBar(desc=args.name, initial=done)]
     if chief:
         os.makedirs(out, exist_ok=True)
         atomic_write(os.path.join(out, "config.yaml"), yaml.safe_dump(_resolved_config(args, recipe), sort_keys=False))

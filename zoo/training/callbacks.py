@@ -46,9 +46,11 @@ def _resolve_mode(monitor, mode, owner):
 class ProgressBar(keras.callbacks.Callback):
     """A tqdm bar over epochs showing the latest logs (use with ``verbose=0``)."""
 
-    def __init__(self, total_epochs: int | None = None, desc: str = "train", leave: bool = True):
+    def __init__(self, total_epochs: int | None = None, desc: str = "train", leave: bool = True, initial: int = 0):
         super().__init__()
         check_int("total_epochs", total_epochs, minimum=1, owner="ProgressBar", allow_none=True)
+        check_int("initial", initial, minimum=0, owner="ProgressBar")  # epochs done before (a resumed run)
+        self.initial = initial
         check_str("desc", desc, "ProgressBar")
         check_bool("leave", leave, "ProgressBar")
         self.total_epochs = total_epochs
@@ -60,7 +62,7 @@ class ProgressBar(keras.callbacks.Callback):
         from tqdm.auto import tqdm
 
         total = self.total_epochs or self.params.get("epochs")
-        self.bar = tqdm(total=total, desc=self.desc, unit="epoch", leave=self.leave)
+        self.bar = tqdm(total=total, desc=self.desc, unit="epoch", leave=self.leave, initial=self.initial)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.bar is not None:
