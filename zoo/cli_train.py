@@ -223,9 +223,13 @@ def with_config(parser, argv, args):
     context = f"--config {args.config}: "
     try:
         config = load_config(args.config)
-        unknown = sorted(set(config) - set(config_keys(train)))
+        unknown, keys = sorted(set(config) - set(config_keys(train))), config_keys(train)
         if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r}; expected any of {', '.join(config_keys(train))}")
+            import difflib
+
+            close = difflib.get_close_matches(unknown[0], keys, n=1) or [k for k in keys if k.startswith(unknown[0])]
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"unknown key {unknown[0]!r}{hint}; expected any of {', '.join(keys)}")
         if config.get("model") is not None and not isinstance(config["model"], str):
             raise ValueError(f"invalid model={config['model']!r}; expected a registered model name")
         tokens = _tokens(config, train)

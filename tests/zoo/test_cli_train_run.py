@@ -161,7 +161,7 @@ def _main(argv):
                                        "and < 1"),
     (["--augment", "spin=3"], None, "argument --augment: invalid value 'spin=3'; expected 'default', 'none' or "
                                     "comma-separated translate=F, rotate=F, zoom=F, flip"),
-    ([], {"lrr": 0.1}, "unknown key 'lrr'; expected any of augment, batch_size, checkpoint_dir, data, epochs, "
+    ([], {"lrr": 0.1}, "unknown key 'lrr' (did you mean lr?); expected any of augment, batch_size, checkpoint_dir, data, epochs, "
                        "image_size, jit, label_smoothing, log_dir, lr, mixed_precision, model, optimizer, out, save, "
                        "schedule, seed, strategy, warmup_epochs, weight_decay, weights"),
     ([], {"lr": -3}, "argument --lr: invalid value '-3'; expected a number > 0"),

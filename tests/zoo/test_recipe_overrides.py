@@ -103,3 +103,18 @@ def test_checkpoint_restore_best_ends_as_early_stopping_does(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))
     with pytest.raises(ValueError, match="restore_best=True needs save_best=True"):
         Checkpoint(tmp_path, save_best=False, restore_best=True)
+
+
+def test_mixed_precision_and_augmentation_reach_the_training(tmp_path):
+    from zoo.training.recipes import train_recipe
+
+    result = train_recipe("simple_cnn", epochs=1, batch_size=64, image_size=16, augment=dict(rotate=0.05),
+                          mixed_precision="bfloat16", filters=(4, 8))
+    dense = [layer for layer in result.model.layers if layer.weights]
+    assert {layer.dtype_policy.name for layer in dense} == {"mixed_bfloat16"}
+    assert all(v.dtype == "float32" for v in result.model.weights)  # float32 variables, bfloat16 compute
+    assert result.model.input_shape == (None, 16, 16, 3) and len(result.history.epoch) == 1
+    assert 0 <= result.test["accuracy"] <= 1
+    with pytest.raises(ValueError, match=r"invalid augment=True; expected None for data of shape \(64,\); "
+                                         r"augmentation needs images"):
+        train_recipe("mlp", epochs=1, augment=True)

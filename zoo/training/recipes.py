@@ -230,7 +230,7 @@ def _augmentation(kwargs, input_shape, seed):
     if kwargs is None:
         return None
     if len(input_shape) != 3:
-        fail("augment", kwargs, f"None for data of shape {tuple(input_shape)}; augmentation needs images of shape "
+        fail("augment", kwargs or True, f"None for data of shape {tuple(input_shape)}; augmentation needs images of shape "
              "(height, width, channels)", "train_recipe")
     from zoo.data.pipeline import augmentation
 
