@@ -185,9 +185,7 @@ def load_config(path) -> dict:
                 import yaml
 
                 data = yaml.safe_load(f)
-        except ValueError as err:  # json.JSONDecodeError and yaml.YAMLError's parse errors
-            raise ValueError(f"config file {path!r} does not parse: {str(err).splitlines()[0]}") from None
-        except Exception as err:  # noqa: BLE001 - yaml's errors are not ValueErrors
+        except Exception as err:  # noqa: BLE001 - json.JSONDecodeError, yaml.YAMLError (not a ValueError)
             raise ValueError(f"config file {path!r} does not parse: {str(err).splitlines()[0]}") from None
     if data is None:
         return {}
