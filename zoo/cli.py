@@ -1,10 +1,13 @@
-"""Command line: ``python -m zoo list | info | train | finetune | predict | reproduce | export | quantize | serve``."""
+"""Command line: ``python -m zoo list | info | train | evaluate | finetune | predict | reproduce | export | quantize |
+serve``. This module is the parser hub; ``train`` and ``evaluate`` live in :mod:`zoo.cli_train`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+from zoo import cli_train
 
 
 def _cmd_list(args):
@@ -35,26 +38,6 @@ def _cmd_info(args):
     import zoo
 
     print(json.dumps(zoo.info(args.name), indent=2, default=str))
-    return 0
-
-
-def _cmd_train(args):
-    from zoo.training import distribute as zdist
-
-    strategy = zdist.strategy(args.strategy) if args.strategy else None  # before TF does anything else
-    from zoo.training import train_recipe
-    from zoo.training.callbacks import ProgressBar
-
-    result = train_recipe(
-        args.name, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
-        callbacks=[ProgressBar(desc=args.name)], seed=args.seed, strategy=strategy,
-    )
-    where = f" [{zdist.describe(strategy)}]" if strategy is not None else ""
-    print(f"{args.name} on {result.data}{where}: "
-          + ", ".join(f"test {k}={v:.4f}" for k, v in result.test.items()) + f" ({result.seconds:.1f}s)")
-    if args.save and zdist.is_chief():  # under multi-worker training only the chief writes
-        result.model.save(args.save)
-        print(f"saved {args.save}")
     return 0
 
 
@@ -147,14 +130,14 @@ def _cmd_serve(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m zoo", description="dlzoo model zoo")
+    parser = cli_train.OneLineParser(prog="python -m zoo", description="dlzoo model zoo")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's logs (C++ and Python), which are off by default")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name, **kwargs):  # every command takes --verbose
-        return sub.add_parser(name, parents=[common], **kwargs)
+    def command(name, **kwargs):  # every command takes --verbose and shows its defaults in --help
+        return sub.add_parser(name, parents=[common], formatter_class=cli_train.HelpFormatter, **kwargs)
 
     p = command("list", help="list registered models")
     p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. 'resnet*'")
@@ -167,19 +150,7 @@ def build_parser():
     p.add_argument("name")
     p.set_defaults(fn=_cmd_info)
 
-    p = command("train", help="train a model with its reference recipe (on its data or yours)")
-    p.add_argument("name")
-    p.add_argument("--data", help="a zoo.data.load source: built-in (digits), a folder of images, .npz, .csv, "
-                                  "mnist, tfds:NAME (default: the recipe's)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--save", help="write the trained model to this .keras path")
-    from zoo.training.distribute import KINDS
-
-    p.add_argument("--strategy", choices=list(KINDS),
-                   help="train with zoo.train.fit under this tf.distribute strategy (multi_worker reads TF_CONFIG)")
-    p.set_defaults(fn=_cmd_train)
+    cli_train.add_commands(command)
 
     p = command("finetune", help="fine-tune a model on your images in two stages; write a .keras and a report")
     p.add_argument("model", help="a registered name (python -m zoo list), NAME.TAG (resnet50.imagenet) or a .keras file")
@@ -231,6 +202,10 @@ def build_parser():
     p.add_argument("--max-requests", type=int, help="stop after answering this many requests")
     p.add_argument("--timeout", type=float, help="stop after this many seconds")
     p.set_defaults(fn=_cmd_serve)
+    for p in sub.choices.values():  # an option without a help text still shows its default in --help
+        for action in p._actions:
+            if action.help is None and action.option_strings and action.default not in (None, False):
+                action.help = "(default: %(default)s)"
     return parser
 
 
@@ -240,7 +215,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--verbose" in argv:  # before anything imports TensorFlow (building the parser does)
         quiet.set_verbose(True)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None):  # python -m zoo train --config FILE: the file under the command line
+        args = cli_train.with_config(parser, argv, args)
     try:
         return args.fn(args)
     except (ValueError, KeyError, FileNotFoundError) as err:

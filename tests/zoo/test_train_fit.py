@@ -241,7 +241,7 @@ def test_scheduled_learning_rate_is_constant_or_a_half_cosine_to_zero():
     cosine = scheduled_learning_rate(0.1, "cosine", total_steps=100)
     values = [float(cosine(step)) for step in (0, 50, 100, 150)]
     np.testing.assert_allclose(values, [0.1, 0.05, 0.0, 0.0], atol=1e-7)
-    with pytest.raises(ValueError, match=r"invalid schedule='linear'; expected one of \['constant', 'cosine'\]"):
+    with pytest.raises(ValueError, match=r"invalid schedule='linear'; expected one of \['constant', 'cosine', 'step'\]"):
         scheduled_learning_rate(0.1, "linear")
     with pytest.raises(ValueError, match=r"invalid total_steps=None for schedule='cosine'"):
         scheduled_learning_rate(0.1, "cosine")

@@ -23,6 +23,8 @@ def load_model(path):
     """A ``.keras`` file loaded with ``safe_mode=True``, every zoo class defined first (in any process)."""
     import keras
 
+    import zoo.core.recipe  # noqa: F401 - its learning-rate schedule and loss, which a trained model's optimizer holds
+
     define_keras_classes()
     return keras.saving.load_model(path, safe_mode=True)
 

@@ -46,9 +46,11 @@ def _resolve_mode(monitor, mode, owner):
 class ProgressBar(keras.callbacks.Callback):
     """A tqdm bar over epochs showing the latest logs (use with ``verbose=0``)."""
 
-    def __init__(self, total_epochs: int | None = None, desc: str = "train", leave: bool = True):
+    def __init__(self, total_epochs: int | None = None, desc: str = "train", leave: bool = True, initial: int = 0):
         super().__init__()
         check_int("total_epochs", total_epochs, minimum=1, owner="ProgressBar", allow_none=True)
+        check_int("initial", initial, minimum=0, owner="ProgressBar")  # epochs done before (a resumed run)
+        self.initial = initial
         check_str("desc", desc, "ProgressBar")
         check_bool("leave", leave, "ProgressBar")
         self.total_epochs = total_epochs
@@ -60,7 +62,7 @@ class ProgressBar(keras.callbacks.Callback):
         from tqdm.auto import tqdm
 
         total = self.total_epochs or self.params.get("epochs")
-        self.bar = tqdm(total=total, desc=self.desc, unit="epoch", leave=self.leave)
+        self.bar = tqdm(total=total, desc=self.desc, unit="epoch", leave=self.leave, initial=self.initial)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.bar is not None:
@@ -84,17 +86,23 @@ class Checkpoint(keras.callbacks.Callback):
     ``Checkpoint.resume(model, directory)`` loads the last weights and returns the
     ``initial_epoch`` to pass to ``fit``. A missing monitor (no validation data)
     only disables "best" (with one warning), never the last checkpoint.
+    ``restore_best=True`` loads the best weights into the model when training ends:
+    ``EarlyStopping(restore_best_weights=True)`` that survives a restart (the best value
+    and weights are read back from ``directory``).
     """
 
     def __init__(self, directory, monitor="val_loss", mode="auto", every=1, save_best=True, save_last=True,
-                 save_model=False):
+                 save_model=False, restore_best=False):
         super().__init__()
         if not isinstance(directory, (str, os.PathLike)):
             raise ValueError(f"Checkpoint: invalid directory={directory!r}; expected a path")
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"Checkpoint: invalid every={every!r}; expected a positive integer")
-        for arg, value in (("save_best", save_best), ("save_last", save_last), ("save_model", save_model)):
+        for arg, value in (("save_best", save_best), ("save_last", save_last), ("save_model", save_model),
+                           ("restore_best", restore_best)):
             check_bool(arg, value, "Checkpoint")
+        if restore_best and not save_best:
+            raise ValueError("Checkpoint: restore_best=True needs save_best=True (the weights it restores)")
         if not (save_best or save_last):
             raise ValueError("Checkpoint: save_best=False and save_last=False would save nothing")
         self.directory = os.fspath(directory)
@@ -102,6 +110,7 @@ class Checkpoint(keras.callbacks.Callback):
         self.mode = _resolve_mode(monitor, mode, "Checkpoint")
         self.every = every
         self.save_best, self.save_last, self.save_model = save_best, save_last, save_model
+        self.restore_best = restore_best
         self.best = None
         self.best_epoch = None
         self._warned = False
@@ -153,6 +162,15 @@ class Checkpoint(keras.callbacks.Callback):
             "best_epoch": self.best_epoch,
             "last": self.path("last") if self.save_last and (epoch + 1) % self.every == 0 else None,
         })
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self.best is not None and os.path.isfile(self.path("best")):
+            if self.save_model:
+                from zoo.models import load_model
+
+                self.model.set_weights(load_model(self.path("best")).get_weights())
+            else:
+                self.model.load_weights(self.path("best"))
 
     @staticmethod
     def read_state(directory):

@@ -275,10 +275,10 @@ def finetune(model, data, *, weights=None, image_size=None, epochs=10, labels_pe
     return out_result
 
 
-def default_out_dir(model) -> str:
-    """``runs/finetune_<model>_<date>_<time>``: where ``python -m zoo finetune`` reports by default."""
+def default_out_dir(model, kind: str = "finetune") -> str:
+    """``runs/<kind>_<model>_<date>_<time>``: where ``python -m zoo finetune`` (``train``) reports by default."""
     label = os.path.basename(os.fspath(model).rstrip("/")).replace(".keras", "").replace(".", "_")
-    return os.path.join("runs", f"finetune_{label}_{datetime.datetime.now().strftime('%Y-%m-%d_%H%M%S')}")
+    return os.path.join("runs", f"{kind}_{label}_{datetime.datetime.now().strftime('%Y-%m-%d_%H%M%S')}")
 
 
 def _merged(histories) -> dict:

@@ -102,7 +102,9 @@ def fit(
       ``checkpoint_dir`` resumes from the last checkpoint, at its epoch and
       step, replaying the data order: with a deterministic pipeline (a seeded
       shuffle) the result equals an uninterrupted run. The logs of a resumed
-      epoch cover the steps run after the restart.
+      epoch cover the steps run after the restart. An epoch's ``on_epoch_end``
+      callbacks run before its checkpoint is written, so state they keep on disk
+      (``zoo.callbacks.Checkpoint``'s best weights) is never behind it.
     """
     import tensorflow as tf
 
@@ -153,9 +155,9 @@ def fit(
         logs = loop.results()
         if dist_val is not None:
             logs.update({f"val_{k}": v for k, v in _evaluate(loop, val_fn, dist_val, validation_steps, cbs).items()})
+        cbs.on_epoch_end(epoch, logs)  # first: what callbacks keep on disk is never behind the checkpoint
         if ckpt:
             ckpt.save(epoch + 1, 0)
-        cbs.on_epoch_end(epoch, logs)
         if net.stop_training:
             break
     cbs.on_train_end(logs)
