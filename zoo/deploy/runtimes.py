@@ -23,7 +23,7 @@ from zoo.core.checks import check_path
 from zoo.core.quiet import silenced
 from zoo.deploy.streaming import _call, batch_predict
 
-__all__ = ["LiteRTModel", "SavedModelRunner", "KerasRunner", "load"]
+__all__ = ["LiteRTModel", "SavedModelRunner", "KerasRunner", "load", "register_text_ops"]
 
 
 def _check_file(cls, path, what):
@@ -173,8 +173,25 @@ class LiteRTModel(_Runner):
 # --------------------------------------------------------------------------- cloud
 
 
+def register_text_ops() -> bool:
+    """Import ``tensorflow_text`` when it is installed, so SavedModels with its ops (SentencePiece) load.
+
+    Its ops are registered with TensorFlow on import; without it such a SavedModel
+    fails with "Op type not registered 'SentencepieceOp'". Returns whether it is there.
+    """
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class SavedModelRunner(_Runner):
-    """Call a SavedModel's serving signature with arrays (what TensorFlow Serving runs)."""
+    """Call a SavedModel's serving signature with arrays (what TensorFlow Serving runs).
+
+    String inputs (a model that starts with a tokenizer layer) take arrays of
+    ``str``; tensorflow-text is imported first when installed (:func:`register_text_ops`).
+    """
 
     def __init__(self, path, signature="serving_default"):
         import tensorflow as tf
@@ -182,7 +199,9 @@ class SavedModelRunner(_Runner):
         self.path = _check_file("SavedModelRunner", path, "SavedModel folder")
         if not os.path.isfile(os.path.join(self.path, "saved_model.pb")):
             raise ValueError(f"SavedModelRunner: {self.path!r} is not a SavedModel folder (no saved_model.pb)")
-        self._loaded = tf.saved_model.load(self.path)
+        register_text_ops()
+        with silenced():  # tensorflow-text's SentencePiece op logs from C++ when its model loads
+            self._loaded = tf.saved_model.load(self.path)
         if signature not in self._loaded.signatures:
             raise ValueError(
                 f"SavedModelRunner: invalid signature={signature!r}; {self.path!r} has "
