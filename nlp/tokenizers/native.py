@@ -82,27 +82,37 @@ class NativeTokenizer(tf.Module):
 
 
 class SentencePieceNative(NativeTokenizer):
-    """``tensorflow_text.SentencepieceTokenizer`` on the tokenizer's model proto (sampling when training)."""
+    """tensorflow-text's SentencePiece ops on the tokenizer's model proto (sampling when training).
+
+    The model op runs inside each graph (and each eager call) instead of once as a
+    tracked resource: its resource belongs to the op's kernel, and TensorFlow drops
+    eager kernels whenever the cache is cleared (``tf.random.set_seed``,
+    ``keras.utils.set_random_seed``), which would leave a layer built earlier
+    pointing at nothing. In a graph the kernel lives as long as the function.
+    """
 
     def __init__(self, tokenizer, name=None):
-        import tensorflow_text as tf_text
+        import tensorflow_text  # noqa: F401  (registers the ops)
 
         from nlp.tokenizers.sentencepiece import _ESC, _SPACE_MARK
-        from zoo.core.quiet import silenced
 
         super().__init__(tokenizer, name=name)
         self._escapes = ((_ESC, _ESC + _ESC), (_SPACE_MARK, _ESC + "_"))
-        with silenced():  # the C++ "precompiled_charsmap is empty" line
-            self.sp = tf_text.SentencepieceTokenizer(model=tokenizer.model_proto, out_type=tf.int32)
-            self.sampler = None
-            if tokenizer.enable_sampling:
-                self.sampler = tf_text.SentencepieceTokenizer(model=tokenizer.model_proto, out_type=tf.int32,
-                                                              nbest_size=tokenizer.nbest_size, alpha=tokenizer.alpha)
+        self._model = tokenizer.model_proto
+        self._sampling = (int(tokenizer.nbest_size), float(tokenizer.alpha)) if tokenizer.enable_sampling else None
 
     def ids(self, texts, training=False):
+        from tensorflow_text.python.ops.sentencepiece_tokenizer import gen_sentencepiece_tokenizer as ops
+
+        from zoo.core.quiet import silenced
+
         for old, new in self._escapes:
             texts = tf.strings.regex_replace(texts, re.escape(old), new)
-        return (self.sampler if training and self.sampler is not None else self.sp).tokenize(texts)
+        nbest, alpha = self._sampling if training and self._sampling else (0, 1.0)
+        with silenced():  # the C++ "precompiled_charsmap is empty" line when an eager kernel loads the model
+            model = ops.sentencepiece_op(model=self._model)
+        values, splits = ops.sentencepiece_tokenize_op(model, texts, nbest, alpha, False, False, False, tf.int32)
+        return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
 
 class _VocabNative(NativeTokenizer):

@@ -106,17 +106,17 @@ class LiteRTModel(_Runner):
     @staticmethod
     def _quantize(x, detail):
         dtype = np.dtype(detail["dtype"])
-        if dtype.kind in "iu":
-            scale, zero = detail["quantization"]
+        scale, zero = detail["quantization"]
+        if dtype.kind in "iu" and scale:  # a quantized input (scale 0: a plain integer input, such as token ids)
             info = np.iinfo(dtype)
             return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)
-        return x.astype(dtype)
+        return (np.round(x) if dtype.kind in "iu" else x).astype(dtype)
 
     @staticmethod
     def _dequantize(q, detail):
         dtype = np.dtype(detail["dtype"])
-        if dtype.kind in "iu":
-            scale, zero = detail["quantization"]
+        scale, zero = detail["quantization"]
+        if dtype.kind in "iu" and scale:
             return ((q.astype("float32") - zero) * scale).astype("float32")
         return q.astype("float32")
 
