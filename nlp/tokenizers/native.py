@@ -3,8 +3,9 @@
 A graph built from these runs in tf.data, inside a Keras model and in a
 SavedModel loaded by another process (or TensorFlow Serving):
 
-- SentencePiece runs ``tensorflow_text.SentencepieceTokenizer`` on the same
-  model proto (after the same escaping of ``▁`` as the Python path);
+- SentencePiece runs tensorflow-text's SentencePiece ops (what
+  ``tensorflow_text.SentencepieceTokenizer`` runs) on the same model proto, after
+  the same escaping of ``▁`` as the Python path;
 - words: one ``tf.strings.regex_replace`` marks every token of the Python
   pattern (its ``\\w``/``\\s`` spelled out as code point ranges, see
   :mod:`nlp.tokenizers.unicode_rules`), ``tf.strings.split`` cuts there,
