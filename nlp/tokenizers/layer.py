@@ -27,7 +27,8 @@ class TokenizerLayer(keras.layers.Layer):
     """
 
     #: read by ``zoo.export.litert`` when the converter refuses the string ops
-    litert_hint = ("LiteRT has no kernels for its string, hash-table and SentencePiece ops; tokenise outside the "
+    litert_hint = ("LiteRT has no kernels for its string, hash-table and SentencePiece ops (with Select TF ops the "
+                   "file converts, but ai_edge_litert has no Flex delegate to run it); tokenise outside the "
                    "model (tok.encode(texts, max_length=..., padding='max_length')) and export the model from token ids "
                    "(keras.Model(ids_input, outputs)), or serve the SavedModel (zoo.export.saved_model), which takes "
                    "raw strings.")

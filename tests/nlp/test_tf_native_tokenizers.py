@@ -193,6 +193,11 @@ CHILD = textwrap.dedent("""
         fn = tf.saved_model.load(sys.argv[2] + "/" + name).signatures["serving_default"]
         out[name] = {k: v.numpy().tolist() for k, v in fn(tf.constant(texts)).items()}
     out["tf_text_before_serve"] = "tensorflow_text" in sys.modules
+    import numpy as np
+    import zoo
+    out["nlp_before_keras"] = "nlp" in sys.modules
+    from zoo.deploy.runtimes import load  # a .keras file with the layer: zoo's loader defines nlp's classes
+    out["keras"] = load(sys.argv[2] + "/words.keras").predict_batch(np.array(texts, dtype=object))[0].tolist()
     from zoo.cli import main
     with socket.socket() as probe:  # a free port
         probe.bind(("127.0.0.1", 0))
@@ -236,6 +241,7 @@ def test_exported_models_take_strings_in_another_process_and_serve(toks, tmp_pat
         model = keras.Model(inputs, [ids, scores])
         if name == "words":
             model.export(str(tmp_path / name), verbose=False)
+            export.keras_file(model, tmp_path / "words.keras")
         else:
             export.saved_model(model, tmp_path / name)
         out = model(tf.constant(texts))
@@ -254,7 +260,8 @@ def test_exported_models_take_strings_in_another_process_and_serve(toks, tmp_pat
         np.testing.assert_array_equal(outs[ids_key], expected[name][0])
         score_key = next(k for k in outs if k != ids_key)
         np.testing.assert_allclose(outs[score_key], expected[name][1], atol=1e-5)
-    assert got["tf_text_before_serve"] is False
+    assert got["tf_text_before_serve"] is False and got["nlp_before_keras"] is False
+    np.testing.assert_array_equal(got["keras"], expected["words"][0])
     status, reply = got["serve"]
     assert status == 200
     np.testing.assert_array_equal(reply["predictions"][0], expected["bpe"][0])
