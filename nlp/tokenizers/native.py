@@ -6,7 +6,7 @@ SavedModel loaded by another process (or TensorFlow Serving):
 - SentencePiece runs tensorflow-text's SentencePiece ops (what
   ``tensorflow_text.SentencepieceTokenizer`` runs) on the same model proto, after
   the same escaping of ``▁`` as the Python path;
-- words: one ``tf.strings.regex_replace`` marks every token of the Python
+- words: one ``tf.strings.regex_replace`` marks every match of the Python
   pattern (its ``\\w``/``\\s`` spelled out as code point ranges, see
   :mod:`nlp.tokenizers.unicode_rules`), ``tf.strings.split`` cuts there,
   lowercasing is a ``tf.lookup.StaticHashTable`` of characters and the
@@ -148,18 +148,24 @@ def word_pattern(punctuation) -> str:
 
 
 class WordNative(_VocabNative):
-    """The word pattern's matches (every other character dropped), lowercased per character, looked up."""
+    """The word pattern's matches (everything else dropped), lowercased per character, looked up.
+
+    ``regex_replace`` wraps each match in ``MARK``s (the whole match, ``\\0``, which
+    RE2 finds with its DFA: no capture groups), so splitting at ``MARK`` gives
+    gap, token, gap, ..., and the tokens are the odd pieces. Only the words that
+    hold a character with a lowercase mapping go through the per-character table.
+    """
 
     def __init__(self, tokenizer, name=None):
         super().__init__(tokenizer, name=name)
-        # each match becomes MARK + match, each other character MARK alone: split at MARK, drop empty pieces
-        self.pattern = f"({word_pattern(tokenizer.punctuation)})|(?s:.)"
+        self.pattern = word_pattern(tokenizer.punctuation)
         self.lowercase = tokenizer.lowercase
         if self.lowercase:
             table = lower_map()
             init = tf.lookup.KeyValueTensorInitializer(tf.constant([chr(c) for c in table]),
                                                        tf.constant(list(table.values())))
             self.lower = tf.lookup.StaticHashTable(init, default_value=_MARK)
+            self.cased = f"(?s).*{re2_class(_runs(table))}.*"
 
     def _lowercase(self, words):
         chars = tf.strings.unicode_split(words, "UTF-8")
@@ -167,13 +173,29 @@ class WordNative(_VocabNative):
         low = tf.where(tf.equal(low, _MARK), chars.flat_values, low)
         return tf.strings.reduce_join(chars.with_flat_values(low), axis=-1)
 
+    def _lower_some(self, words):
+        cased = tf.strings.regex_full_match(words, self.cased)
+        change, keep = (tf.cast(tf.where(m)[:, 0], tf.int32) for m in (cased, ~cased))
+        return tf.dynamic_stitch([keep, change], [tf.gather(words, keep), self._lowercase(tf.gather(words, change))])
+
     def ids(self, texts, training=False):
-        marked = tf.strings.regex_replace(texts, self.pattern, _MARK + b"\\1")
+        marked = tf.strings.regex_replace(texts, self.pattern, _MARK + b"\\0" + _MARK)
         pieces = tf.strings.split(marked, sep=_MARK)
-        words = tf.ragged.boolean_mask(pieces, tf.strings.length(pieces) > 0)
+        words = tf.ragged.boolean_mask(pieces, tf.math.floormod(tf.ragged.range(pieces.row_lengths()), 2) == 1)
         if self.lowercase:
-            words = words.with_flat_values(self._lowercase(words.flat_values))
+            words = words.with_flat_values(tf.reshape(self._lower_some(words.flat_values), [-1]))
         return self.lookup(words)
+
+
+def _runs(code_points):
+    """Sorted code points as ``(first, last)`` ranges of consecutive ones."""
+    out = []
+    for c in sorted(code_points):
+        if out and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return tuple(map(tuple, out))
 
 
 def native(tokenizer) -> NativeTokenizer:
