@@ -40,6 +40,18 @@ def _check_corpus(texts, argument="texts") -> list[str]:
     return texts
 
 
+def _check_options(add_bos, add_eos, max_length, padding):
+    """The checks ``encode`` and ``tf_encode`` share."""
+    check_bool("add_bos", add_bos)
+    check_bool("add_eos", add_eos)
+    check_int("max_length", max_length, 1, allow_none=True)
+    check_choice("padding", padding, _PADDING)
+    if padding == "max_length" and max_length is None:
+        raise ValueError("padding='max_length' needs max_length=<int>")
+    if max_length is not None and max_length < add_bos + add_eos:
+        raise ValueError(f"invalid max_length={max_length}; expected at least {add_bos + add_eos} with add_bos/add_eos")
+
+
 class Tokenizer:
     """Base class: ``encode``/``decode``/``save``/``load``/``__call__``/``as_layer`` for every tokenizer.
 
@@ -91,17 +103,9 @@ class Tokenizer:
         if not single and not hasattr(text, "__iter__"):
             fail("text", text, "a string or a list of strings", error=TypeError)
         texts = [text] if single else _as_texts(text, "text")
-        check_bool("add_bos", add_bos)
-        check_bool("add_eos", add_eos)
-        check_int("max_length", max_length, 1, allow_none=True)
-        check_choice("padding", padding, _PADDING)
-        if padding == "max_length" and max_length is None:
-            raise ValueError("padding='max_length' needs max_length=<int>")
+        _check_options(add_bos, add_eos, max_length, padding)
         prefix = [self.bos_id] if add_bos else []
         suffix = [self.eos_id] if add_eos else []
-        if max_length is not None and max_length < len(prefix) + len(suffix):
-            raise ValueError(f"invalid max_length={max_length}; expected at least {len(prefix) + len(suffix)} "
-                             "with add_bos/add_eos")
         batch = self._encode_batch(texts, **options)
         room = None if max_length is None else max_length - len(prefix) - len(suffix)
         if prefix or suffix or room is not None:
@@ -145,34 +149,33 @@ class Tokenizer:
         return self.tf_encode(text, max_length=max_length, padding=padding, add_bos=add_bos, add_eos=add_eos)
 
     def tf_encode(self, text, max_length=None, padding=False, add_bos=False, add_eos=False):
-        """Encode a scalar or 1-D ``tf.string`` tensor inside a graph (``tf.py_function``)."""
+        """Encode a scalar or 1-D ``tf.string`` tensor inside a graph, in TensorFlow ops (no ``tf.py_function``).
+
+        The ids are the Python ``encode``'s (see :mod:`nlp.tokenizers.native`); a
+        SentencePiece tokenizer with ``enable_sampling`` samples here too.
+        """
         import tensorflow as tf
 
+        _check_options(add_bos, add_eos, max_length, padding)
         try:
             text = tf.convert_to_tensor(text, dtype=tf.string)
         except (TypeError, ValueError):
             fail("text", text, "a string, a list of strings or a tf.string tensor", error=TypeError)
-        rank = text.shape.rank
-        if rank not in (0, 1):
+        if text.shape.rank not in (0, 1):
             raise ValueError(f"invalid text tensor of shape {text.shape}; expected a scalar or a 1-D batch of strings")
-        kwargs = dict(max_length=max_length, add_bos=add_bos, add_eos=add_eos)
-        batch_padding = padding or "longest"
+        if self.__dict__.get("_native") is None:
+            from nlp.tokenizers.native import native
 
-        @tf.autograph.experimental.do_not_convert
-        def run(t):
-            arr = t.numpy()
-            if rank == 0:
-                return np.asarray(self.encode(arr.decode("utf-8", "replace"), padding=padding, **kwargs), np.int32)
-            out = self.encode([b.decode("utf-8", "replace") for b in arr], padding=batch_padding, **kwargs)
-            return np.asarray(out, np.int32).reshape(len(arr), -1)
-
-        ids = tf.py_function(run, [text], tf.int32)
-        width = max_length if padding == "max_length" else None
-        ids.set_shape([width] if rank == 0 else [text.shape[0], width])
-        return ids
+            self._native = native(self)
+        return self._native(text, max_length=max_length, padding=padding or (text.shape.rank == 1 and "longest"),
+                            add_bos=add_bos, add_eos=add_eos, training=True)
 
     def as_layer(self, sequence_length=None, add_bos=False, add_eos=False, name=None):
-        """A Keras preprocessing layer mapping strings to ids (padded to ``sequence_length`` if given)."""
+        """A Keras preprocessing layer mapping strings to ids (padded to ``sequence_length`` if given).
+
+        It runs in TensorFlow ops (:mod:`nlp.tokenizers.native`), so a model that
+        starts with it takes raw strings, runs in tf.data and exports to a SavedModel.
+        """
         from nlp.tokenizers.layer import TokenizerLayer
 
         return TokenizerLayer(self.to_dict(), sequence_length=sequence_length, add_bos=add_bos, add_eos=add_eos,

@@ -6,6 +6,7 @@ import collections
 import re
 
 from nlp.tokenizers.base import SPECIAL_TOKENS, _check_corpus, _VocabTokenizer
+from nlp.tokenizers.unicode_rules import lower_map
 from zoo.core.checks import check_bool, check_choice
 
 __all__ = ["WordTokenizer"]
@@ -18,6 +19,8 @@ class WordTokenizer(_VocabTokenizer):
     (dropped), ``"keep"`` (split on whitespace only, punctuation stays attached).
     Special-token strings in the text (``"<mask>"``) map to their ids.
     ``decode`` joins words with single spaces (whitespace is not kept).
+    Lowercasing is per character (``str.lower`` of each one, so a final ``Σ``
+    gives ``σ``, not ``ς``): the rule the TF-native layer can apply too.
     """
 
     kind = "word"
@@ -42,8 +45,8 @@ class WordTokenizer(_VocabTokenizer):
 
     def split(self, text: str) -> list[str]:
         """The words of ``text`` under this tokenizer's rules (before the vocabulary lookup)."""
-        specials = SPECIAL_TOKENS.values()
-        return [w if w in specials else (w.lower() if self.lowercase else w) for w in self._pattern.findall(text)]
+        words = self._pattern.findall(text)
+        return [w.translate(lower_map()) for w in words] if self.lowercase else words
 
     def _encode_batch(self, texts):
         return [self._ids(self.split(t)) for t in texts]

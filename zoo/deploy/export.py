@@ -289,6 +289,26 @@ def _convert(converter, quantize=None, calibration=None, name="model", batch=1):
         ) from err
 
 
+def _explain_ops(err, model):
+    """The converter's error, naming the TensorFlow ops LiteRT lacks and the layers (with their hint) that use them.
+
+    A layer can carry ``litert_hint``, a sentence on what to do instead (a tokenizer
+    layer: tokenise outside the model).
+    """
+    import re
+
+    text = str(err.__cause__ or err)
+    ops = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", text)))
+    if not ops:
+        return err
+    hinted = [layer for layer in model._flatten_layers() if getattr(layer, "litert_hint", None)]
+    where = "".join(f" Layer {layer.name!r} ({type(layer).__name__}) uses such ops: {layer.litert_hint}"
+                    for layer in hinted)
+    return ValueError(f"litert: model {_model_name(model)!r} cannot be converted: LiteRT has no kernel for the "
+                      f"TensorFlow ops {', '.join(ops)}.{where or ' Keep those ops out of the exported model.'} "
+                      f"(converter: {text.strip().splitlines()[0][:200]})")
+
+
 def litert(
     model,
     path,
@@ -336,6 +356,9 @@ def litert(
     with tempfile.TemporaryDirectory(prefix="zoo-litert-") as tmp:
         _write_serving_savedmodel(model, tmp, specs)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
-        payload = _convert(converter, quantize, calibration, name=_model_name(model), batch=batch_size or 1)
+        try:
+            payload = _convert(converter, quantize, calibration, name=_model_name(model), batch=batch_size or 1)
+        except ValueError as err:
+            raise _explain_ops(err, model) from err
     atomic_write(path, payload)
     return path

@@ -23,7 +23,7 @@ from zoo.core.checks import check_path
 from zoo.core.quiet import silenced
 from zoo.deploy.streaming import _call, batch_predict
 
-__all__ = ["LiteRTModel", "SavedModelRunner", "KerasRunner", "load"]
+__all__ = ["LiteRTModel", "SavedModelRunner", "KerasRunner", "load", "register_text_ops"]
 
 
 def _check_file(cls, path, what):
@@ -106,17 +106,17 @@ class LiteRTModel(_Runner):
     @staticmethod
     def _quantize(x, detail):
         dtype = np.dtype(detail["dtype"])
-        if dtype.kind in "iu":
-            scale, zero = detail["quantization"]
+        scale, zero = detail["quantization"]
+        if dtype.kind in "iu" and scale:  # a quantized input (scale 0: a plain integer input, such as token ids)
             info = np.iinfo(dtype)
             return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)
-        return x.astype(dtype)
+        return (np.round(x) if dtype.kind in "iu" else x).astype(dtype)
 
     @staticmethod
     def _dequantize(q, detail):
         dtype = np.dtype(detail["dtype"])
-        if dtype.kind in "iu":
-            scale, zero = detail["quantization"]
+        scale, zero = detail["quantization"]
+        if dtype.kind in "iu" and scale:
             return ((q.astype("float32") - zero) * scale).astype("float32")
         return q.astype("float32")
 
@@ -173,8 +173,25 @@ class LiteRTModel(_Runner):
 # --------------------------------------------------------------------------- cloud
 
 
+def register_text_ops() -> bool:
+    """Import ``tensorflow_text`` when it is installed, so SavedModels with its ops (SentencePiece) load.
+
+    Its ops are registered with TensorFlow on import; without it such a SavedModel
+    fails with "Op type not registered 'SentencepieceOp'". Returns whether it is there.
+    """
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class SavedModelRunner(_Runner):
-    """Call a SavedModel's serving signature with arrays (what TensorFlow Serving runs)."""
+    """Call a SavedModel's serving signature with arrays (what TensorFlow Serving runs).
+
+    String inputs (a model that starts with a tokenizer layer) take arrays of
+    ``str``; tensorflow-text is imported first when installed (:func:`register_text_ops`).
+    """
 
     def __init__(self, path, signature="serving_default"):
         import tensorflow as tf
@@ -182,7 +199,9 @@ class SavedModelRunner(_Runner):
         self.path = _check_file("SavedModelRunner", path, "SavedModel folder")
         if not os.path.isfile(os.path.join(self.path, "saved_model.pb")):
             raise ValueError(f"SavedModelRunner: {self.path!r} is not a SavedModel folder (no saved_model.pb)")
-        self._loaded = tf.saved_model.load(self.path)
+        register_text_ops()
+        with silenced():  # tensorflow-text's SentencePiece op logs from C++ when its model loads
+            self._loaded = tf.saved_model.load(self.path)
         if signature not in self._loaded.signatures:
             raise ValueError(
                 f"SavedModelRunner: invalid signature={signature!r}; {self.path!r} has "
@@ -193,6 +212,7 @@ class SavedModelRunner(_Runner):
         self.input_names = sorted(kwargs)
         self.input_specs = [kwargs[n] for n in self.input_names]
         self.output_names = sorted(self.fn.structured_outputs)
+        self._warm = False
 
     def predict_batch(self, x):
         import tensorflow as tf
@@ -206,7 +226,12 @@ class SavedModelRunner(_Runner):
             if not spec.shape.is_compatible_with(a.shape):
                 raise ValueError(f"SavedModelRunner: input {name!r} has shape {a.shape}; expected {spec.shape}")
             feeds[name] = tf.constant(a)
-        out = self.fn(**feeds)
+        if self._warm:
+            out = self.fn(**feeds)
+        else:  # the first call builds the kernels: tensorflow-text's SentencePiece logs from C++ then
+            with silenced():
+                out = self.fn(**feeds)
+            self._warm = True
         outs = [out[k].numpy() for k in self.output_names]
         return outs[0] if len(outs) == 1 else outs
 

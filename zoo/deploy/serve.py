@@ -6,7 +6,8 @@ Serving's REST API, so a client written against one works with the other:
     GET  /v1/models/NAME             -> {"model_version_status": [{"version": "1", "state": "AVAILABLE", ...}]}
     GET  /v1/models/NAME/metadata    -> input and output description
     POST /v1/models/NAME:predict     {"instances": [[...], ...]}  -> {"predictions": [[...], ...]}
-                                     ({"inputs": ...} is accepted too)
+                                     ({"inputs": ...} is accepted too; a model that takes
+                                     strings gets {"instances": ["some text", ...]})
 
 ``PATH`` is a SavedModel folder (``zoo.export.saved_model``), a ``.tflite`` file
 (``zoo.export.litert``) or a ``.keras`` file. Errors answer with a status code
@@ -80,9 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         key = "instances" if "instances" in request else "inputs"
         try:
-            x = np.asarray(request[key], dtype="float32")
-            if x.ndim == 0:
-                raise ValueError(f"{key!r} must be a list of instances, got a scalar")
+            x = self.server.as_input(request[key], key)
             y = self.server.predict(x)
         except (ValueError, TypeError) as err:
             self._reply(400, {"error": str(err)})
@@ -106,6 +105,28 @@ class _Server(ThreadingHTTPServer):
         self.verbose = verbose
         self.requests = 0
         self._lock = threading.Lock()
+
+    def as_input(self, instances, key):
+        """The request's instances as an array: strings for a model that takes them, else float32."""
+        if self.takes_strings:
+            x = np.asarray(instances, dtype=object)
+            bad = [v for v in x.ravel() if not isinstance(v, str)][:3]
+            if bad:
+                raise ValueError(f"{key!r} must be a list of strings for this model (it takes text); got {bad}")
+        else:
+            x = np.asarray(instances, dtype="float32")
+        if x.ndim == 0:
+            raise ValueError(f"{key!r} must be a list of instances, got a scalar")
+        return x
+
+    @property
+    def takes_strings(self) -> bool:
+        """Whether the model's (first) input is a string tensor (a model with its tokenizer inside)."""
+        specs = getattr(self.runner, "input_specs", None)
+        if specs is not None:
+            return bool(specs) and specs[0].dtype.name == "string"
+        inputs = getattr(getattr(self.runner, "model", None), "inputs", None) or []
+        return bool(inputs) and "string" in str(inputs[0].dtype)
 
     def predict(self, x):
         with self._lock:  # runners are not all thread-safe

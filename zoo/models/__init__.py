@@ -26,6 +26,10 @@ def load_model(path):
     import zoo.core.recipe  # noqa: F401 - its learning-rate schedule and loss, which a trained model's optimizer holds
 
     define_keras_classes()
+    try:  # nlp's tokenizer layer, for text models that start with their tokenizer (nlp builds on zoo)
+        import nlp.tokenizers.layer  # noqa: F401
+    except ImportError:
+        pass
     return keras.saving.load_model(path, safe_mode=True)
 
 
