@@ -80,7 +80,6 @@ def test_saved_model_takes_raw_strings(exported, trained):
     np.testing.assert_allclose(runner.predict_batch(x), trained.predict(x, verbose=0), atol=1e-6)
 
 
-@pytest.mark.xfail(strict=False, reason="needs TF-native tokenizer layer (tftext branch)")
 def test_saved_model_reloads_in_another_process(exported, trained):
     there = predict_in_new_process(exported, QUERIES)
     np.testing.assert_allclose(there, trained.predict(np.array(QUERIES, dtype=object), verbose=0), atol=1e-6)
