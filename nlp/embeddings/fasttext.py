@@ -48,7 +48,7 @@ class FastText(Word2Vec):
     def wv(self) -> FastTextVectors:
         self._require_trained()
         w_in = self.input_weights
-        table = self._sub.numpy()[:-1]
+        table = self._sub[:-1]
         mask = table < len(w_in)
         vecs = (w_in[np.where(mask, table, 0)] * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         return FastTextVectors(self.words, vecs, w_in[len(self.words):], self.min_n, self.max_n)
