@@ -20,23 +20,32 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-__all__ = ["run_epoch", "train_epoch", "sgd_update", "LCG_MASK"]
+__all__ = ["run_epoch", "train_epoch", "sgd_update", "LCG_MASK", "SIGMOID", "LOG_SIGMOID", "MAX_EXP"]
 
 LCG_MASK = (1 << 48) - 1
 _MUL, _ADD, _MASK, _SHIFT = np.uint64(25214903917), np.uint64(11), np.uint64(LCG_MASK), np.uint64(16)
+
+
+# sigmoid and log-sigmoid tabulated on [-MAX_EXP, MAX_EXP], as in the reference C tool and gensim
+MAX_EXP, TABLE_SIZE = 6.0, 1000
+_GRID = (np.arange(TABLE_SIZE) / TABLE_SIZE * 2 - 1) * MAX_EXP
+SIGMOID = (1 / (1 + np.exp(-_GRID))).astype(np.float32)
+LOG_SIGMOID = np.log(SIGMOID).astype(np.float32)
 
 
 @numba.njit(fastmath=True, nogil=True, cache=False)
 def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
     """One negative-sampling step for input vector ``hidden`` and word ``target``.
 
-    Updates the output rows in place, accumulates the input error in ``work``
-    (zeroed here) and returns (loss, new LCG state). A negative equal to the
-    target is skipped, as in gensim.
+    Updates the output rows in place, puts the input error in ``work`` and
+    returns (loss, new LCG state). A negative equal to the target is skipped, as
+    in gensim; sigmoid(f) comes from ``SIGMOID`` (0 or 1 beyond +-MAX_EXP, as in
+    the C tool), the loss from ``LOG_SIGMOID``.
     """
     dim = hidden.shape[0]
     work[:] = 0.0
     loss = 0.0
+    scale = TABLE_SIZE / MAX_EXP / 2
     for k in range(negative + 1):
         if k == 0:
             out, label = target, np.float32(1.0)
@@ -49,8 +58,14 @@ def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
         f = np.float32(0.0)
         for c in range(dim):
             f += hidden[c] * row[c]
-        p = np.float32(1.0) / (np.float32(1.0) + np.exp(-f))
-        loss -= np.log(max(p if k == 0 else np.float32(1.0) - p, np.float32(1e-30)))
+        if f >= MAX_EXP:
+            p = np.float32(1.0)
+        elif f <= -MAX_EXP:
+            p = np.float32(0.0)
+        else:
+            p = SIGMOID[int((f + MAX_EXP) * scale)]
+        x = f if k == 0 else -f  # the loss is -log sigmoid(x)
+        loss -= 0.0 if x >= MAX_EXP else (x if x <= -MAX_EXP else LOG_SIGMOID[int((x + MAX_EXP) * scale)])
         g = (label - p) * lr
         for c in range(dim):
             work[c] += g * row[c]
@@ -101,9 +116,13 @@ def train_epoch(w_in, w_out, sub, sub_len, ids, sent, reach, table, state, lr0, 
             for j in range(lo, hi):
                 if j != i and sent[j] == sent[i]:
                     rows = sub[ids[j], :sub_len[ids[j]]]
-                    hidden[:] = 0.0
-                    _add_word(hidden, w_in, rows, np.float32(1.0))
-                    step_loss, state = sgd_update(hidden, ids[i], w_out, work, table, state, negative, lr)
+                    if rows.shape[0] == 1:  # a word2vec word: its row is the input, as in gensim
+                        vec = w_in[rows[0]]
+                    else:
+                        hidden[:] = 0.0
+                        _add_word(hidden, w_in, rows, np.float32(1.0))
+                        vec = hidden
+                    step_loss, state = sgd_update(vec, ids[i], w_out, work, table, state, negative, lr)
                     _apply(w_in, rows, work)
                     loss += step_loss
                     examples += 1
