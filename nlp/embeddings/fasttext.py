@@ -34,8 +34,9 @@ class FastText(Word2Vec):
         return len(self.words) + self.bucket
 
     def _subword_table(self):
-        vocab = len(self.words)
-        rows = [[i] + [vocab + fasttext_hash(g) % self.bucket for g in char_ngrams(w, self.min_n, self.max_n)]
+        vocab, rows_of = len(self.words), {}  # an n-gram shared by many words is hashed once
+        rows = [[i] + [rows_of[g] if g in rows_of else rows_of.setdefault(g, vocab + fasttext_hash(g) % self.bucket)
+                       for g in char_ngrams(w, self.min_n, self.max_n)]
                 for i, w in enumerate(self.words)]
         width = max(len(r) for r in rows)
         sink = vocab + self.bucket

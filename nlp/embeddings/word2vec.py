@@ -130,10 +130,13 @@ class Word2Vec(Embeddings):
 
     def _unigram_table(self):
         """Word ids repeated in proportion to count^ns_exponent (the reference C table, smaller)."""
-        size = int(min(1e8, max(1e6, 100 * len(self.words))))
+        size, vocab = int(min(1e8, max(1e6, 100 * len(self.words)))), len(self.words)
         p = self.counts.astype(np.float64) ** self.ns_exponent
         cum = np.cumsum(p / p.sum())
-        return np.minimum(np.searchsorted(cum, (np.arange(size) + 0.5) / size), len(self.words) - 1).astype(np.int32)
+        # slot i holds the first word whose cumulative share reaches (i + 0.5) / size: count the slots per word
+        ends = np.minimum(np.searchsorted((np.arange(size) + 0.5) / size, cum, side="right"), size)
+        ends[-1] = size
+        return np.repeat(np.arange(vocab, dtype=np.int32), np.diff(ends, prepend=0))
 
     def _subsample(self, ids, sent):
         """One epoch's corpus: frequent words dropped (``sample``), a reduced window (1..window) drawn per word."""
