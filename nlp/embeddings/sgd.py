@@ -39,8 +39,8 @@ def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
 
     Updates the output rows in place, puts the input error in ``work`` and
     returns (loss, new LCG state). A negative equal to the target is skipped, as
-    in gensim; sigmoid(f) comes from ``SIGMOID`` (0 or 1 beyond +-MAX_EXP, as in
-    the C tool), the loss from ``LOG_SIGMOID``.
+    in gensim; sigmoid(f) comes from ``SIGMOID`` and a score beyond +-MAX_EXP
+    updates nothing (gensim's rule), the loss from ``LOG_SIGMOID``.
     """
     dim = hidden.shape[0]
     work[:] = 0.0
@@ -58,15 +58,11 @@ def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
         f = np.float32(0.0)
         for c in range(dim):
             f += hidden[c] * row[c]
-        if f >= MAX_EXP:
-            p = np.float32(1.0)
-        elif f <= -MAX_EXP:
-            p = np.float32(0.0)
-        else:
-            p = SIGMOID[int((f + MAX_EXP) * scale)]
         x = f if k == 0 else -f  # the loss is -log sigmoid(x)
         loss -= 0.0 if x >= MAX_EXP else (x if x <= -MAX_EXP else LOG_SIGMOID[int((x + MAX_EXP) * scale)])
-        g = (label - p) * lr
+        if f >= MAX_EXP or f <= -MAX_EXP:
+            continue  # saturated: no update, as in gensim
+        g = (label - SIGMOID[int((f + MAX_EXP) * scale)]) * lr
         for c in range(dim):
             work[c] += g * row[c]
             row[c] += g * hidden[c]

@@ -11,7 +11,7 @@ MASK = (1 << 48) - 1
 
 def reference_step(hidden, target, w_out, table, state, negative, lr):
     """One negative-sampling SGD step written out in NumPy (float64); returns (loss, state, input error)."""
-    work, loss, skipped = np.zeros_like(hidden), 0.0, 0
+    work, loss, skipped, saturated = np.zeros_like(hidden), 0.0, 0, 0
     for k in range(negative + 1):
         if k == 0:
             out, label = target, 1.0
@@ -22,13 +22,16 @@ def reference_step(hidden, target, w_out, table, state, negative, lr):
                 skipped += 1
                 continue
         f = hidden @ w_out[out]
-        p = 1.0 if f >= 6 else 0.0 if f <= -6 else 1 / (1 + np.exp(-(int((f + 6) * 1000 / 12) / 1000 * 2 - 1) * 6))
         x = f if k == 0 else -f
         loss -= 0.0 if x >= 6 else x if x <= -6 else np.log(sgd.SIGMOID[int((x + 6) * 1000 / 12)])
+        if abs(f) >= 6:
+            saturated += 1
+            continue
+        p = 1 / (1 + np.exp(-(int((f + 6) * 1000 / 12) / 1000 * 2 - 1) * 6))  # the sigmoid at the table's point
         g = (label - p) * lr
         work += g * w_out[out]
         w_out[out] += g * hidden
-    return loss, state, work, skipped
+    return loss, state, work, skipped, saturated
 
 
 def reference_epoch(w_in, w_out, sub, sub_len, ids, sent, reach, table, state, lr0, lr1, sg, negative):
@@ -41,7 +44,7 @@ def reference_epoch(w_in, w_out, sub, sub_len, ids, sent, reach, table, state, l
         for group in groups:
             rows = [sub[ids[j], :sub_len[ids[j]]] for j in group]
             hidden = np.mean([w_in[r].mean(axis=0) for r in rows], axis=0)
-            step_loss, state, work, _ = reference_step(hidden, ids[i], w_out, table, state, negative, lr)
+            step_loss, state, work, *_ = reference_step(hidden, ids[i], w_out, table, state, negative, lr)
             for r in rows:
                 np.add.at(w_in, r, work)
             loss, examples = loss + step_loss, examples + 1
@@ -63,9 +66,11 @@ def test_one_step_matches_numpy():
     table = np.array([0, 1, 2, 2, 3, 4, 5, 6], np.int32)
     hidden = w_in[3].copy()
     ref_out = w_out.copy()
-    ref_loss, ref_state, ref_work, skipped = reference_step(hidden, 2, ref_out, table, 12345, 6, 0.05)
-    assert skipped > 0  # the case of a negative equal to the target is exercised
+    ref_out[4] = 40 * hidden  # a saturated score: no update
+    ref_loss, ref_state, ref_work, skipped, saturated = reference_step(hidden, 2, ref_out, table, 12345, 6, 0.05)
+    assert skipped > 0 and saturated > 0  # a negative equal to the target and a saturated one are exercised
     out, work = w_out.astype(np.float32), np.zeros(5, np.float32)
+    out[4] = 40 * hidden
     loss, state = sgd.sgd_update(hidden.astype(np.float32), np.int32(2), out, work, table, np.uint64(12345), 6,
                                  np.float32(0.05))
     assert int(state) == ref_state
