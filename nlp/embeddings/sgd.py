@@ -43,6 +43,7 @@ def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
     updates nothing (gensim's rule), the loss from ``LOG_SIGMOID``.
     """
     dim = hidden.shape[0]
+    slots = np.uint64(table.shape[0] - 1)  # the table's size is a power of two: a mask, not a division
     work[:] = 0.0
     loss = 0.0
     scale = TABLE_SIZE / MAX_EXP / 2
@@ -51,7 +52,7 @@ def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
             out, label = target, np.float32(1.0)
         else:
             state = (state * _MUL + _ADD) & _MASK
-            out, label = table[(state >> _SHIFT) % np.uint64(table.shape[0])], np.float32(0.0)
+            out, label = table[(state >> _SHIFT) & slots], np.float32(0.0)
             if out == target:
                 continue
         row = w_out[out]

@@ -130,8 +130,9 @@ class Word2Vec(Embeddings):
         return np.minimum((np.sqrt(self.counts / threshold) + 1) * threshold / self.counts, 1.0)
 
     def _unigram_table(self):
-        """Word ids repeated in proportion to count^ns_exponent (the reference C table, smaller)."""
-        size, vocab = int(min(1e8, max(1e6, 100 * len(self.words)))), len(self.words)
+        """Word ids repeated in proportion to count^ns_exponent (the reference C table; 2^20 to 2^27 slots)."""
+        vocab = len(self.words)
+        size = 1 << min(27, max(20, int(np.ceil(np.log2(100 * vocab)))))  # a power of two: drawn by a bit mask
         p = self.counts.astype(np.float64) ** self.ns_exponent
         cum = np.cumsum(p / p.sum())
         # slot i holds the first word whose cumulative share reaches (i + 0.5) / size: count the slots per word

@@ -85,7 +85,7 @@ def test_epoch_matches_numpy(sg, width):
     ids = np.array([0, 1, 2, 3, 1, 4, 5, 6, 2, 0, 3], np.int32)
     sent = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2], np.int32)
     reach = np.array([1, 2, 3, 1, 2, 2, 1, 3, 1, 2, 1], np.int32)
-    table = np.array([0, 1, 1, 2, 3, 4, 5, 6, 6], np.int32)
+    table = np.array([0, 1, 1, 2, 3, 4, 5, 6], np.int32)
     ref_in, ref_out = w_in.copy(), w_out.copy()
     ref_loss, ref_examples = reference_epoch(ref_in, ref_out, sub, sub_len, ids, sent, reach, table, 99, 0.05, 0.01,
                                              sg, 3)
