@@ -50,20 +50,19 @@ def _race(ours_cls, peer_cls, settings, repeats, epochs):
     sentences, wordsim = _lee(), _wordsim()
     words = sum(map(len, sentences)) * epochs
     settings = dict(settings, vector_size=100, window=5, negative=5, min_count=2, epochs=epochs)
-    spearman = {"ours": [], "ours_2w": [], "gensim": []}
+    models = {"ours": [], "ours_2w": [], "gensim": []}  # evaluated after the timing
 
     def ours(workers, key):
-        def run():
-            model = ours_cls(sentences, sg=True, seed=len(spearman[key]), workers=workers, **settings)
-            spearman[key].append(model.wv.evaluate_word_pairs(wordsim)["spearman"])
-        return run
+        return lambda: models[key].append(ours_cls(sentences, sg=True, seed=len(models[key]), workers=workers,
+                                                   **settings))
 
     def peer():
-        model = peer_cls(sentences, sg=1, workers=2, seed=len(spearman["gensim"]), **settings)
-        spearman["gensim"].append(model.wv.evaluate_word_pairs(wordsim)[1].statistic)
+        models["gensim"].append(peer_cls(sentences, sg=1, workers=2, seed=len(models["gensim"]), **settings))
 
     times = alternate({"ours": ours(1, "ours"), "ours_2w": ours(2, "ours_2w"), "gensim": peer},
                       repeats=repeats, warmup=1)
+    spearman = {k: [m.wv.evaluate_word_pairs(wordsim)["spearman"] for m in v] for k, v in models.items() if k != "gensim"}
+    spearman["gensim"] = [m.wv.evaluate_word_pairs(wordsim)[1].statistic for m in models["gensim"]]
     row = {f"{k}_words_per_s": round(words / statistics.median(v)) for k, v in times.items()}
     row.update({f"{k}_spearman_mean": round(float(statistics.mean(v)), 3) for k, v in spearman.items()})
     row["seeds"], row["epochs"] = len(spearman["gensim"]), epochs

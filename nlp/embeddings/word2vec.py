@@ -66,7 +66,10 @@ class Word2Vec(Embeddings):
         rows, dim = self._input_rows(), self.vector_size
         # one extra "sink" row in each matrix: padding slots point there and are masked out
         # uniform in [-1/dim, 1/dim), as gensim 4 (the C tool: half that)
-        self._w_in = (self._rng.random((rows + 1, dim), dtype=np.float32) * 2 - 1) / np.float32(dim)
+        self._w_in = self._rng.random((rows + 1, dim), dtype=np.float32)
+        self._w_in *= 2
+        self._w_in -= 1
+        self._w_in /= dim
         self._w_in[-1] = 0
         self._w_out = np.zeros((len(self.words) + 1, dim), np.float32)
         self._sub = self._subword_table()
