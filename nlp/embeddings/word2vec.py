@@ -160,6 +160,12 @@ class Word2Vec(Embeddings):
             from nlp.embeddings.tf_sgd import TFTrainer
 
             trainer = TFTrainer(self._w_in, self._w_out, self._sub, self.negative, self.batch_size, self.jit_compile)
+        else:
+            try:
+                from nlp.embeddings.sgd import run_epoch
+            except ImportError as err:
+                raise ImportError(f"{type(self).__name__}(kernel='numba') needs numba ({err}): "
+                                  "pip install numba==0.68.1, or pass kernel='tf'") from None
         span = self.alpha - self.min_alpha
         try:
             for epoch in range(epochs):
@@ -170,8 +176,6 @@ class Word2Vec(Embeddings):
                 if self.kernel == "tf":
                     loss, examples = self._tf_epoch(trainer, corpus, lr0, lr1)
                 else:
-                    from nlp.embeddings.sgd import run_epoch
-
                     loss, examples = run_epoch(self._w_in, self._w_out, self._sub, self._sub_len, *corpus, self._table,
                                                self._rng, lr0, lr1, self.sg, self.negative, self.workers)
                 seconds = time.perf_counter() - start

@@ -141,3 +141,12 @@ def test_kernel_arguments_are_checked():
         nlp.Word2Vec(workers=0)
     with pytest.raises(ValueError, match="invalid kernel='cuda'; expected one of 'numba', 'tf'"):
         nlp.FastText(kernel="cuda")
+
+
+def test_missing_numba_is_named(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "nlp.embeddings.sgd")
+    with pytest.raises(ImportError, match=r"Word2Vec\(kernel='numba'\) needs numba .* or pass kernel='tf'"):
+        nlp.Word2Vec([["a", "b"]] * 3, min_count=1, vector_size=4)
