@@ -23,7 +23,7 @@ import numpy as np
 __all__ = ["run_epoch", "train_epoch", "sgd_update", "LCG_MASK", "SIGMOID", "LOG_SIGMOID", "MAX_EXP"]
 
 LCG_MASK = (1 << 48) - 1
-_MUL, _ADD, _MASK, _SHIFT = np.uint64(25214903917), np.uint64(11), np.uint64(LCG_MASK), np.uint64(16)
+_MUL, _ADD, _MASK = np.uint64(25214903917), np.uint64(11), np.uint64(LCG_MASK)
 
 
 # sigmoid and log-sigmoid tabulated on [-MAX_EXP, MAX_EXP], as in the reference C tool and gensim
@@ -43,7 +43,12 @@ def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
     updates nothing (gensim's rule), the loss from ``LOG_SIGMOID``.
     """
     dim = hidden.shape[0]
-    slots = np.uint64(table.shape[0] - 1)  # the table's size is a power of two: a mask, not a division
+    shift = 48  # the table has 2^b slots: the generator's top b bits (its best ones) pick one, no division
+    size = table.shape[0]
+    while size > 1:
+        size >>= 1
+        shift -= 1
+    shift = np.uint64(shift)
     work[:] = 0.0
     loss = 0.0
     scale = TABLE_SIZE / MAX_EXP / 2
@@ -52,7 +57,7 @@ def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
             out, label = target, np.float32(1.0)
         else:
             state = (state * _MUL + _ADD) & _MASK
-            out, label = table[(state >> _SHIFT) & slots], np.float32(0.0)
+            out, label = table[state >> shift], np.float32(0.0)
             if out == target:
                 continue
         row = w_out[out]
