@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-__all__ = ["run_epoch", "train_epoch", "sgd_update", "LCG_MASK", "SIGMOID", "LOG_SIGMOID", "MAX_EXP"]
+__all__ = ["run_epoch", "train_epoch", "sgd_update", "table_shift", "LCG_MASK", "SIGMOID", "LOG_SIGMOID", "MAX_EXP"]
 
 LCG_MASK = (1 << 48) - 1
 _MUL, _ADD, _MASK = np.uint64(25214903917), np.uint64(11), np.uint64(LCG_MASK)
@@ -33,22 +33,26 @@ SIGMOID = (1 / (1 + np.exp(-_GRID))).astype(np.float32)
 LOG_SIGMOID = np.log(SIGMOID).astype(np.float32)
 
 
+@numba.njit(nogil=True, cache=False)
+def table_shift(table):
+    """``48 - b`` for a table of 2^b slots: the generator's top b bits (its best) pick a slot, no division."""
+    shift, size = 48, table.shape[0]
+    while size > 1:
+        size >>= 1
+        shift -= 1
+    return np.uint64(shift)
+
+
 @numba.njit(fastmath=True, nogil=True, cache=False)
-def sgd_update(hidden, target, w_out, work, table, state, negative, lr):
+def sgd_update(hidden, target, w_out, work, table, shift, state, negative, lr):
     """One negative-sampling step for input vector ``hidden`` and word ``target``.
 
-    Updates the output rows in place, puts the input error in ``work`` and
+    Negatives are ``table[state >> shift]`` (``shift = table_shift(table)``). Updates the output rows in place, puts the input error in ``work`` and
     returns (loss, new LCG state). A negative equal to the target is skipped, as
     in gensim; sigmoid(f) comes from ``SIGMOID`` and a score beyond +-MAX_EXP
     updates nothing (gensim's rule), the loss from ``LOG_SIGMOID``.
     """
     dim = hidden.shape[0]
-    shift = 48  # the table has 2^b slots: the generator's top b bits (its best ones) pick one, no division
-    size = table.shape[0]
-    while size > 1:
-        size >>= 1
-        shift -= 1
-    shift = np.uint64(shift)
     work[:] = 0.0
     loss = 0.0
     scale = TABLE_SIZE / MAX_EXP / 2
@@ -110,7 +114,7 @@ def train_epoch(w_in, w_out, sub, sub_len, ids, sent, reach, table, state, lr0, 
     hidden = np.zeros(dim, np.float32)
     work = np.zeros(dim, np.float32)
     loss, examples = 0.0, 0
-    state = np.uint64(state)
+    state, shift = np.uint64(state), table_shift(table)
     for i in range(n):
         lr = np.float32(lr0 + (lr1 - lr0) * i / n)
         lo, hi = max(i - reach[i], 0), min(i + reach[i] + 1, n)
@@ -124,7 +128,7 @@ def train_epoch(w_in, w_out, sub, sub_len, ids, sent, reach, table, state, lr0, 
                         hidden[:] = 0.0
                         _add_word(hidden, w_in, rows, np.float32(1.0))
                         vec = hidden
-                    step_loss, state = sgd_update(vec, ids[i], w_out, work, table, state, negative, lr)
+                    step_loss, state = sgd_update(vec, ids[i], w_out, work, table, shift, state, negative, lr)
                     _apply(w_in, rows, work)
                     loss += step_loss
                     examples += 1
@@ -138,7 +142,7 @@ def train_epoch(w_in, w_out, sub, sub_len, ids, sent, reach, table, state, lr0, 
         for j in range(lo, hi):
             if j != i and sent[j] == sent[i]:
                 _add_word(hidden, w_in, sub[ids[j], :sub_len[ids[j]]], np.float32(1.0 / count))
-        step_loss, state = sgd_update(hidden, ids[i], w_out, work, table, state, negative, lr)
+        step_loss, state = sgd_update(hidden, ids[i], w_out, work, table, shift, state, negative, lr)
         for j in range(lo, hi):
             if j != i and sent[j] == sent[i]:
                 _apply(w_in, sub[ids[j], :sub_len[ids[j]]], work)

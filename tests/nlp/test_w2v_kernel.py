@@ -71,8 +71,8 @@ def test_one_step_matches_numpy():
     assert skipped > 0 and saturated > 0  # a negative equal to the target and a saturated one are exercised
     out, work = w_out.astype(np.float32), np.zeros(5, np.float32)
     out[4] = 40 * hidden
-    loss, state = sgd.sgd_update(hidden.astype(np.float32), np.int32(2), out, work, table, np.uint64(777), 6,
-                                 np.float32(0.05))
+    loss, state = sgd.sgd_update(hidden.astype(np.float32), np.int32(2), out, work, table, sgd.table_shift(table),
+                                 np.uint64(777), 6, np.float32(0.05))
     assert int(state) == ref_state
     np.testing.assert_allclose(out, ref_out, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(work, ref_work, rtol=1e-5, atol=1e-6)
