@@ -47,7 +47,8 @@ def table_shift(table):
 def sgd_update(hidden, target, w_out, work, table, shift, state, negative, lr):
     """One negative-sampling step for input vector ``hidden`` and word ``target``.
 
-    Negatives are ``table[state >> shift]`` (``shift = table_shift(table)``). Updates the output rows in place, puts the input error in ``work`` and
+    Negatives are ``table[state >> shift]`` (``shift = table_shift(table)``).
+    Updates the output rows in place, puts the input error in ``work`` and
     returns (loss, new LCG state). A negative equal to the target is skipped, as
     in gensim; sigmoid(f) comes from ``SIGMOID`` and a score beyond +-MAX_EXP
     updates nothing (gensim's rule), the loss from ``LOG_SIGMOID``.
