@@ -1,4 +1,4 @@
-"""Word embeddings trained on TensorFlow: Word2Vec, FastText and GloVe.
+"""Word embeddings: Word2Vec and FastText (compiled SGD, as gensim), GloVe (a Keras model).
 
 >>> sentences = nlp.corpora.load("lee-background")          # strings or lists of tokens
 >>> w2v = nlp.Word2Vec(sentences, sg=True, vector_size=100, window=5, negative=5, min_count=2, epochs=20)
@@ -14,14 +14,14 @@ Word2Vec and FastText (skip-gram or CBOW with negative sampling) follow the
 reference C implementation and gensim: frequent-word subsampling
 (``sample``), a reduced window drawn per word, negatives from the unigram
 distribution raised to ``ns_exponent`` (0.75), a learning rate decaying
-linearly from ``alpha`` to ``min_alpha``. What makes the TensorFlow word2vec
-tutorial slow is a Python loop per (word, context) pair; here the pairs of a
-whole epoch are built with NumPy array operations (one pass per window offset)
-and the epoch runs as one ``tf.function`` loop over mini-batches of
-``batch_size`` pairs, each an exact negative-sampling SGD step applied with
-sparse ``scatter_add`` updates (the same update as gensim's, summed over the
-batch). The two weight matrices are the embeddings of a Keras model
-(``model.keras_model``: the input and output ``keras.layers.Embedding``).
+linearly from ``alpha`` to ``min_alpha``. Training is their per-pair SGD
+(each context word's vector predicts the centre word, the update applied at
+once), compiled with Numba as one loop per epoch (:mod:`nlp.embeddings.sgd`,
+``workers=`` threads; one worker gives the same vectors for a seed).
+``kernel="tf"`` instead runs mini-batches of ``batch_size`` pairs as a
+``tf.function`` with sparse ``scatter_add`` updates (:mod:`nlp.embeddings.tf_sgd`).
+``model.keras_model`` is a Keras model whose input and output
+``keras.layers.Embedding`` layers hold the two weight matrices.
 
 GloVe builds the co-occurrence matrix with NumPy/SciPy (pairs weighted by
 1/distance, symmetric) and fits the weighted least-squares objective

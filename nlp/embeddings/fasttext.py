@@ -34,8 +34,9 @@ class FastText(Word2Vec):
         return len(self.words) + self.bucket
 
     def _subword_table(self):
-        vocab = len(self.words)
-        rows = [[i] + [vocab + fasttext_hash(g) % self.bucket for g in char_ngrams(w, self.min_n, self.max_n)]
+        vocab, rows_of = len(self.words), {}  # an n-gram shared by many words is hashed once
+        rows = [[i] + [rows_of[g] if g in rows_of else rows_of.setdefault(g, vocab + fasttext_hash(g) % self.bucket)
+                       for g in char_ngrams(w, self.min_n, self.max_n)]
                 for i, w in enumerate(self.words)]
         width = max(len(r) for r in rows)
         sink = vocab + self.bucket
@@ -48,7 +49,7 @@ class FastText(Word2Vec):
     def wv(self) -> FastTextVectors:
         self._require_trained()
         w_in = self.input_weights
-        table = self._sub.numpy()[:-1]
+        table = self._sub[:-1]
         mask = table < len(w_in)
         vecs = (w_in[np.where(mask, table, 0)] * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         return FastTextVectors(self.words, vecs, w_in[len(self.words):], self.min_n, self.max_n)
