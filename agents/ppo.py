@@ -35,6 +35,10 @@ class PPOConfig(OnPolicyConfig):
     """``"constant"`` or ``"linear"`` (the clip range decays to 0 like rl-zoo's ``lin_0.2``)."""
     clip_range_vf: float | None = None
     """Value clipping around the old values (``None``: off)."""
+    jit_compile: bool = False
+    """Off by default: XLA's CPU loop over shuffled minibatches is slow. One update of rl-zoo's
+    Acrobot-v1 settings (16x256 steps, batches of 64, 4 epochs) took 7.5 s under XLA against 0.22 s
+    without; Pendulum-v1 2.5 s against 0.37 s; CartPole-v1 (batches of 256) the same either way."""
 
     _positive = OnPolicyConfig._positive + ("batch_size", "n_epochs", "clip_range")
 
