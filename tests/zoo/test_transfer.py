@@ -63,8 +63,9 @@ def test_bad_block_names_and_counts_fail_before_training():
         transfer.fine_tune("simple_cnn", "digits", stages=[dict(epoch=1)])
     with pytest.raises(ValueError, match="invalid stages="):
         transfer.fine_tune("simple_cnn", "digits", stages=[])
-    with pytest.raises(ValueError, match=r"invalid stages\[0\] schedule='step'; expected one of \['constant', 'cosine'\]"):
-        transfer.fine_tune("simple_cnn", "digits", stages=[dict(schedule="step")])
+    expected = r"invalid stages\[0\] schedule='linear'; expected one of \['constant', 'cosine', 'step'\]"
+    with pytest.raises(ValueError, match=expected):
+        transfer.fine_tune("simple_cnn", "digits", stages=[dict(schedule="linear")])
 
 
 def test_fine_tune_by_name_loads_weights_of_another_class_count(tmp_path):
