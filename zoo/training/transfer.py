@@ -10,7 +10,7 @@ and trains in stages, as the Keras transfer-learning guide and timm recipes do:
 
 A stage is a dict: ``unfreeze`` (``0``/``"head"``: head only; ``N``: the top N
 blocks, plus the layers after the last block; a list of block names; ``"all"``),
-``epochs``, ``learning_rate``, ``schedule`` (``"constant"`` or ``"cosine"``: decayed
+``epochs``, ``learning_rate``, ``schedule`` (``"constant"``, ``"cosine"`` or ``"step"``: decayed
 to 0 over the stage), ``optimizer`` (default ``"adam"``), ``batch_size``.
 BatchNormalization layers stay frozen, so they run in inference mode with their
 pretrained statistics (a small fine-tuning batch would otherwise wreck them),
