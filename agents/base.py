@@ -93,6 +93,20 @@ class Agent(abc.ABC):
     """Image policies: hidden layers between the features and the heads unless ``net_arch`` is given
     (stable-baselines3's: none; ``None``: the config's ``net_arch``)."""
 
+    @classmethod
+    def default_layers(cls, env, nets, hyperparams, use_rl_zoo=True):
+        """The values under the user's ``hyperparams``: ``(rl-zoo's, dlzoo's tuned, the policy's defaults)``.
+
+        rl-zoo's and the tuned values (n_envs included) apply when dlzoo makes the envs from an id;
+        the policy's defaults (image policies) only where neither those nor the user set the key.
+        """
+        by_id = bool(use_rl_zoo) and isinstance(env, str)
+        rl_zoo = dict(cls.RL_ZOO.get(env, {})) if by_id else {}
+        tuned = dict(cls.TUNED.get(env, {})) if by_id else {}
+        policy = {k: v for k, v in nets.default_hyperparams(cls.image_net_arch).items()
+                  if k not in rl_zoo and k not in tuned and k not in hyperparams}
+        return rl_zoo, tuned, policy
+
     def __init__(self, env, policy: str = "mlp", seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
                  policy_kwargs: dict | None = None, vec_env: str = "sync", **hyperparams):
         check_env_type(env)
@@ -105,17 +119,13 @@ class Agent(abc.ABC):
         if isinstance(env, str):
             check_env_id(env)
         self.env_id = env_id(env)
-        # rl-zoo's values (n_envs included) apply when dlzoo makes the envs from the id
-        defaults = {**self.RL_ZOO.get(env, {}), **self.TUNED.get(env, {})} if use_rl_zoo and isinstance(env, str) else {}
         if isinstance(env, gym.vector.VectorEnv):
             make_vec_env(env)  # checks its autoreset mode before anything else
             hyperparams.setdefault("n_envs", env.num_envs)
         elif isinstance(env, gym.Env):
             hyperparams.setdefault("n_envs", 1)
-        for key, value in self.nets.default_hyperparams(self.image_net_arch).items():
-            if key not in defaults and key not in hyperparams:
-                hyperparams[key] = value
-        self.config = build_config(self.Config, self.name, defaults, hyperparams)
+        rl_zoo, tuned, policy_defaults = self.default_layers(env, self.nets, hyperparams, use_rl_zoo)
+        self.config = build_config(self.Config, self.name, {**rl_zoo, **tuned}, {**policy_defaults, **hyperparams})
         self.policy, self.policy_kwargs, self.seed, self.verbose = self.nets.name, self.nets.kwargs, int(seed), verbose
         self.env = make_vec_env(env, self.config.n_envs, seed, vec_env)
         self.vec_env = vec_env_kind(self.env)  # "sync" or "async" (subprocesses); saved, so load rebuilds the same

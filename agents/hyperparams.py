@@ -111,12 +111,8 @@ def resolve(cls, env_id: str, file_values: dict | None = None, cli_values: dict 
                                  f"accepted: {', '.join(accepted)}")
     merged = {**file_values, **cli_values}
     ctor = {k: merged.pop(k) for k in CONSTRUCTOR_KEYS if k in merged}
-    use_rl_zoo = ctor.get("use_rl_zoo", True)
-    rl_zoo = dict(cls.RL_ZOO.get(env_id, {})) if use_rl_zoo is True else {}
-    tuned = dict(cls.TUNED.get(env_id, {})) if use_rl_zoo is True else {}
     nets = PolicyNetworks(ctor.get("policy", "mlp"), ctor.get("policy_kwargs"), cls.name, cls.share_features_extractor)
-    policy = {k: v for k, v in nets.default_hyperparams(cls.image_net_arch).items()
-              if k not in rl_zoo and k not in tuned and k not in merged}
+    rl_zoo, tuned, policy = cls.default_layers(env_id, nets, merged, ctor.get("use_rl_zoo", True) is True)
     config = build_config(cls.Config, cls.name, {**rl_zoo, **tuned}, {**policy, **merged})
 
     def source(name):

@@ -21,6 +21,7 @@ process that loads the graph.
 
 from __future__ import annotations
 
+import abc
 import re
 
 import tensorflow as tf
@@ -37,7 +38,7 @@ def _valid_utf8(texts):
     return tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
 
 
-class NativeTokenizer(tf.Module):
+class NativeTokenizer(tf.Module, metaclass=abc.ABCMeta):
     """Strings -> int32 ids in TensorFlow ops, with the Python ``encode``'s bos/eos, truncation and padding."""
 
     def __init__(self, tokenizer, name=None):
@@ -48,9 +49,9 @@ class NativeTokenizer(tf.Module):
     def _column(token_id, ids):
         return tf.RaggedTensor.from_tensor(tf.fill([ids.nrows(), 1], tf.constant(token_id, tf.int32)))
 
+    @abc.abstractmethod
     def ids(self, texts, training=False):
         """A ragged int32 ``(n, None)`` tensor: the ids of each string of the 1-D ``texts``."""
-        raise NotImplementedError
 
     def __call__(self, texts, max_length=None, padding="longest", add_bos=False, add_eos=False, training=False):
         """Ids of a scalar (1-D result), a 1-D batch or an ``(n, 1)`` batch of strings.
