@@ -19,6 +19,7 @@ import sys
 import time
 
 from nlp import cli_args as ca
+from nlp.vectors import TooFewPairsError
 
 __all__ = ["main", "build_parser"]
 
@@ -182,9 +183,7 @@ def _cmd_evaluate(args):
     name = os.path.basename(pairs_path)
     try:
         r = wv.evaluate_word_pairs(pairs_path, **case)
-    except ValueError as err:
-        if "cannot correlate" not in str(err):
-            raise
+    except TooFewPairsError as err:
         print(f"word pairs {name}: no correlation, {ca.one_line(err).split(': ', 1)[-1]}")
     else:
         print(f"word pairs {name}: Spearman {r['spearman']:.4f}, Pearson {r['pearson']:.4f} "

@@ -20,12 +20,16 @@ from nlp import vector_files
 from zoo.core.checks import check_array, check_bool, check_choice, check_int, check_path, check_str, fail
 from zoo.core.io import atomic_path
 
-__all__ = ["KeyedVectors", "FastTextVectors", "load_word2vec_format"]
+__all__ = ["KeyedVectors", "FastTextVectors", "TooFewPairsError", "load_word2vec_format"]
 
 
 def _unit(matrix):
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
+
+
+class TooFewPairsError(ValueError):
+    """``evaluate_word_pairs`` found fewer than 3 pairs in the vocabulary: no correlation to compute."""
 
 
 class KeyedVectors:
@@ -174,7 +178,7 @@ class KeyedVectors:
             human.append(score)
             ours.append(float(self.normed[lookup[w1]] @ self.normed[lookup[w2]]))
         if len(human) < 3:
-            raise ValueError(f"{path}: only {len(human)} of {total} pairs are in the vocabulary; cannot correlate")
+            raise TooFewPairsError(f"{path}: only {len(human)} of {total} pairs are in the vocabulary; cannot correlate")
         return {"pearson": float(stats.pearsonr(human, ours)[0]), "spearman": float(stats.spearmanr(human, ours)[0]),
                 "pairs": len(human), "oov_ratio": oov / max(total, 1)}
 
