@@ -50,6 +50,7 @@ ROWS = [
     ("SAC", "MountainCarContinuous-v0", 50_000), ("TD3", "MountainCarContinuous-v0", 50_000),
 ]
 EVALS_PER_RUN = 10
+_SDE_FIELDS = {True: ("use_sde", "sde_sample_freq"), False: ("use_sde", "sde_sample_freq", "log_std_init")}
 TIMED_SEEDS = 2  # the first seeds of a row always run both libraries here, for the wall-clock ratio
 
 
@@ -95,7 +96,10 @@ def sb3_kwargs(name, config):
     lr = (lambda p, lr=c.learning_rate: p * lr) if c.lr_schedule == "linear" else c.learning_rate
     act = {"tanh": "Tanh", "relu": "ReLU"}[c.activation]
     policy_kwargs = dict(net_arch=list(c.net_arch), activation_fn=getattr(torch.nn, act))
-    common = dict(learning_rate=lr, gamma=c.gamma, policy_kwargs=policy_kwargs)
+    sde = dict(use_sde=True, sde_sample_freq=c.sde_sample_freq) if getattr(c, "use_sde", False) else {}
+    if name in ("PPO", "A2C") or sde:
+        policy_kwargs["log_std_init"] = c.log_std_init
+    common = dict(learning_rate=lr, gamma=c.gamma, policy_kwargs=policy_kwargs, **sde)
     if name in ("PPO", "A2C"):
         on = dict(common, n_steps=c.n_steps, gae_lambda=c.gae_lambda, ent_coef=c.ent_coef, vf_coef=c.vf_coef,
                   max_grad_norm=c.max_grad_norm, normalize_advantage=c.normalize_advantage)
@@ -123,6 +127,8 @@ def sb3_settings_key(algo, env_id, steps, config):
     import stable_baselines3 as sb3
 
     fields = {k: v for k, v in sorted(vars(config).items()) if not k.startswith("_")}
+    if not fields.get("use_sde"):  # fields added with gSDE that change nothing when it is off: older keys still hold
+        fields = {k: v for k, v in fields.items() if k not in _SDE_FIELDS[algo in ("PPO", "A2C")]}
     digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return f"sb3-{sb3.__version__}/{algo}/{env_id}/{steps}/{digest}"
 

@@ -101,7 +101,11 @@ class OnPolicyConfig(AgentConfig):
     normalize_advantage: bool = True
     """Standardise the advantages (in each minibatch, or each rollout without minibatches)."""
     log_std_init: float = 0.0
-    """Initial log standard deviation of the Gaussian policy (Box actions)."""
+    """Initial log standard deviation of the Gaussian policy (Box actions; of gSDE's noise weights with ``use_sde``)."""
+    use_sde: bool = False
+    """Generalized state-dependent exploration (``agents.gsde``, Box actions): noise ``latent(s) @ W``."""
+    sde_sample_freq: int = -1
+    """With ``use_sde``: steps between two draws of the noise matrices (-1: one draw per rollout)."""
 
     _positive = ("n_steps",)
 

@@ -141,15 +141,17 @@ class ObsNormalizer(keras.layers.Layer):
 
 
 class Parameter(keras.layers.Layer):
-    """A free trainable vector (PPO's state-independent log std, SAC's log alpha).
+    """A free trainable vector or matrix (PPO's state-independent log std, SAC's log alpha, gSDE's log std).
 
-    Calling it returns the vector, whatever the input (the input only places it in a graph).
+    ``size``: a length, or a shape tuple. Calling it returns the value, whatever the input
+    (the input only places it in a graph).
     """
 
-    def __init__(self, size: int, initial: float = 0.0, **kwargs):
+    def __init__(self, size, initial: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.size, self.initial = int(size), float(initial)
-        self.value = self.add_weight(shape=(self.size,), initializer=keras.initializers.Constant(self.initial),
+        shape = tuple(int(n) for n in size) if isinstance(size, (tuple, list)) else (int(size),)
+        self.size, self.initial = (shape[0] if len(shape) == 1 else shape), float(initial)
+        self.value = self.add_weight(shape=shape, initializer=keras.initializers.Constant(self.initial),
                                      trainable=True, name="value")
         self.built = True
 

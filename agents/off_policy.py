@@ -38,6 +38,8 @@ class OffPolicyAgent(Agent):
     image_net_arch = None  # image policies: the config's net_arch on top of the features (SB3's)
     stochastic_predict = True
     """``predict(deterministic=False)`` samples the policy; False: it is the mode too (DQN, TD3, as SB3)."""
+    sde = None
+    """An ``agents.gsde.SDEPolicy`` when the agent explores with gSDE (SAC's ``use_sde``): it then acts."""
 
     # ------------------------------------------------------------------ what an algorithm writes
 
@@ -86,13 +88,18 @@ class OffPolicyAgent(Agent):
         self._train_fn = self.graph(self._train)
 
     def _policy_action(self, obs, deterministic):
-        dist = self.action_distribution(getattr(self.model, self.model.policy_name)(self.normalizer(obs)))
+        if self.sde is not None:
+            dist = self.sde.distribution(self.normalizer(obs))
+        else:
+            dist = self.action_distribution(getattr(self.model, self.model.policy_name)(self.normalizer(obs)))
         if not self.stochastic_predict:
             return dist.mode()
         return tf.cond(deterministic, dist.mode, lambda: dist.sample(self.rng))
 
     def _explore(self, obs) -> np.ndarray:
         """Buffer-format exploratory actions after ``learning_starts``: a sample of the policy, in NumPy."""
+        if self.sde is not None:
+            return self.sde.act(self.normalizer.numpy(obs))[0]
         return self.action_distribution(self._np_forward(obs)).sample(self.np_rng)
 
     def _random_action(self):
@@ -111,6 +118,8 @@ class OffPolicyAgent(Agent):
         while self.num_timesteps < end:
             self._progress = 1.0 - (target_timesteps - self.num_timesteps) / total_timesteps
             obs = self._last_obs
+            if self.sde is not None:
+                self._resample_noise()
             if self.num_timesteps < cfg.learning_starts:
                 action = self._random_action()
             else:
@@ -146,8 +155,16 @@ class OffPolicyAgent(Agent):
         totals /= tf.cast(n, tf.float32)
         return {k: totals[i] for i, k in enumerate(self.loss_names)}
 
+    def _resample_noise(self):
+        """gSDE: new noise matrices when a collection phase starts and every ``sde_sample_freq`` steps (as SB3)."""
+        freq, steps = self.config.sde_sample_freq, self._since_train // self.n_envs
+        if self.sde.matrices is None or steps == 0 or (freq > 0 and steps % freq == 0):
+            self.sde.resample(self.n_envs, self.np_rng)
+
     def _sync_numpy(self):
         """Copy the acting network's current weights to its NumPy forward pass."""
+        if self.sde is not None:
+            self.sde.sync()
         if self._np_policy is None:
             self._np_policy = self.nets.forward(getattr(self.model, self.model.policy_name))
         self._np_policy.sync()
@@ -162,8 +179,18 @@ class OffPolicyAgent(Agent):
         self._since_train = 0
 
     def _checkpoint_state(self):
-        return self.replay.state()
+        state = self.replay.state()
+        if self.sde is not None and self.sde.matrices is not None:
+            state["sde_matrices"] = self.sde.matrices  # gSDE's current noise, so a resumed run draws the same
+        return state
 
     def _restore_state(self, arrays):
+        arrays = dict(arrays)
+        matrices = arrays.pop("sde_matrices", None)
         replay = self.replay.with_state(arrays)  # checked and built before anything changes
-        return lambda: setattr(self, "replay", replay)
+
+        def restore():
+            self.replay = replay
+            if self.sde is not None:
+                self.sde.matrices = matrices
+        return restore

@@ -20,6 +20,7 @@ from agents import distributions
 from agents.base import Agent
 from agents.buffers import RolloutBuffer, compute_gae
 from agents.config import OnPolicyConfig
+from agents.gsde import SDEPolicy, check_sde
 from agents.networks import Parameter
 from agents.optim import apply_gradients
 from agents.policies import unique_variables
@@ -32,7 +33,8 @@ class OnPolicyAgent(Agent):
 
     Networks: ``actor`` (logits or Gaussian means), ``critic`` (state value, unless
     ``uses_critic`` is false) and, for Box actions, ``log_std`` (state-independent,
-    as in stable-baselines3). A subclass writes ``train_step``; it may change
+    as in stable-baselines3; with ``use_sde`` the ``(latent_dim, action_dim)`` log std of
+    gSDE's noise weights, ``agents.gsde``). A subclass writes ``train_step``; it may change
     ``minibatches`` (shuffled minibatches), ``update_params`` (scalars of one
     update) and ``rollout_batch`` (what the update sees).
     """
@@ -72,7 +74,12 @@ class OnPolicyAgent(Agent):
         networks = {"actor": nets.net(self.n_actions, cfg.net_arch, cfg.activation, "actor", extractor=shared)}
         if self.uses_critic:
             networks["critic"] = nets.net(1, cfg.net_arch, cfg.activation, "critic", extractor=shared)
-        if not self.discrete:
+        check_sde(cfg, self.name, self.discrete)
+        if cfg.use_sde:
+            shape = (SDEPolicy.latent_dim(networks["actor"]), self.action_dim)
+            networks["log_std"] = Parameter(shape, cfg.log_std_init, name="log_std")
+            self.sde = SDEPolicy(networks["actor"], networks["log_std"], nets)
+        elif not self.discrete:
             networks["log_std"] = Parameter(self.action_dim, cfg.log_std_init, name="log_std")
         self.optimizer = self._make_optimizer()
         self.optimizer.build(unique_variables(*networks.values()))
@@ -95,6 +102,8 @@ class OnPolicyAgent(Agent):
 
     def distribution(self, obs):
         """The policy's action distribution on raw observations (TensorFlow)."""
+        if self.config.use_sde:
+            return self.sde.distribution(self.normalizer(obs))
         out = self.model.actor(self.normalizer(obs))
         if self.discrete:
             return distributions.categorical(out)
@@ -127,7 +136,9 @@ class OnPolicyAgent(Agent):
         self._np_actor.sync()
         if self._np_critic is not None:
             self._np_critic.sync()
-        if not self.discrete:
+        if self.config.use_sde:
+            self.sde.sync()
+        elif not self.discrete:
             self._np_log_std = self.model.log_std.value.numpy()
 
     def _np_values(self, obs):
@@ -137,6 +148,9 @@ class OnPolicyAgent(Agent):
 
     def _act(self, obs):
         """Sample actions in NumPy: ``(actions, values, log-probs)``."""
+        if self.config.use_sde:
+            actions, logp = self.sde.act(self.normalizer.numpy(obs))
+            return actions, self._np_values(obs), logp
         out = self._np_actor(self.normalizer.numpy(obs))
         if self.discrete:
             dist = distributions.categorical(out)
@@ -156,10 +170,14 @@ class OnPolicyAgent(Agent):
         A truncated episode (time limit) gets ``gamma * V(final_obs)`` added to its last
         reward, so that it bootstraps; a terminated one does not.
         """
-        buf, gamma = self.buffer, self.config.gamma
+        buf, gamma, freq = self.buffer, self.config.gamma, self.config.sde_sample_freq
         buf.reset()
         self._sync_numpy()
+        step = 0
         while not buf.full:
+            if self.config.use_sde and (step == 0 or (freq > 0 and step % freq == 0)):
+                self.sde.resample(self.n_envs, self.np_rng)  # gSDE: new noise matrices, as SB3's reset_noise
+            step += 1
             obs = self._last_obs
             action, value, logp = self._act(obs)
             next_obs, rewards, terminated, truncated, final_obs = self._env_step(self._to_env(action))

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from agents import distributions
 from agents.config import OffPolicyConfig
+from agents.gsde import SDEPolicy, check_sde
 from agents.networks import Parameter
 from agents.off_policy import OffPolicyAgent
 from agents.optim import polyak_update
@@ -42,6 +43,12 @@ class SACConfig(OffPolicyConfig):
     """Entropy target of the automatic tuning; ``"auto"`` is ``-action_dim``."""
     target_update_interval: int = 1
     """Gradient steps between two Polyak updates of the target critics."""
+    use_sde: bool = False
+    """Generalized state-dependent exploration (``agents.gsde``) instead of white Gaussian noise."""
+    sde_sample_freq: int = -1
+    """With ``use_sde``: steps between two draws of the noise matrices (-1: once per collection phase)."""
+    log_std_init: float = -3.0
+    """With ``use_sde``: the initial log std of gSDE's noise weights (stable-baselines3's SAC default)."""
 
     _positive = OffPolicyConfig._positive + ("n_critics", "target_update_interval", "ent_coef_init")
 
@@ -51,6 +58,7 @@ class SACConfig(OffPolicyConfig):
             fail("ent_coef", self.ent_coef, "'auto' or a number >= 0", agent)
         if self.target_entropy != "auto" and isinstance(self.target_entropy, str):
             fail("target_entropy", self.target_entropy, "'auto' or a number", agent)
+        check_sde(self, agent, discrete=False)
 
 
 @register_agent
@@ -66,7 +74,7 @@ class SAC(OffPolicyAgent):
         "Pendulum-v1": dict(learning_rate=1e-3),
         "MountainCarContinuous-v0": dict(learning_rate=3e-4, buffer_size=50_000, batch_size=512, ent_coef=0.1,
                                          train_freq=32, gradient_steps=32, gamma=0.9999, tau=0.01,
-                                         learning_starts=0),
+                                         learning_starts=0, use_sde=True, log_std_init=-3.67, net_arch=(64, 64)),
         "LunarLanderContinuous-v3": dict(learning_rate=7.3e-4, buffer_size=1_000_000, batch_size=256,
                                          ent_coef="auto", gamma=0.99, tau=0.01, train_freq=1, gradient_steps=1,
                                          learning_starts=10_000, net_arch=(400, 300)),
@@ -79,7 +87,17 @@ class SAC(OffPolicyAgent):
         cfg = self.config
         nets, arch = self.nets, (cfg.net_arch, cfg.activation)
         actor_features, critic_features = nets.actor_critic_extractors()  # None, None for vectors
-        networks = {"actor": nets.net(2 * self.action_dim, *arch, "actor", extractor=actor_features)}
+        # the actor's outputs: mean and log std, or with gSDE the mean (the log std is a parameter matrix)
+        heads = self.action_dim if cfg.use_sde else 2 * self.action_dim
+        networks = {"actor": nets.net(heads, *arch, "actor", extractor=actor_features)}
+        actor_vars = list(networks["actor"].trainable_variables)
+        if cfg.use_sde:
+            shape = (SDEPolicy.latent_dim(networks["actor"]), self.action_dim)
+            networks["log_std"] = Parameter(shape, cfg.log_std_init, name="log_std")
+            actor_vars += networks["log_std"].trainable_variables
+            # SB3's SAC: the latent learns through the noise; the mean is clipped to [-2, 2] before tanh
+            self.sde = SDEPolicy(networks["actor"], networks["log_std"], nets, squash=True, learn_features=True,
+                                 mean_clip=2.0)
         self.critic_keys = [f"critic_{i}" for i in range(cfg.n_critics)]
         for key in self.critic_keys:
             networks[key] = nets.critic(self.action_dim, *arch, key, critic_features, stop_gradient=nets.share)
@@ -92,7 +110,8 @@ class SAC(OffPolicyAgent):
         self.actor_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.critic_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.alpha_optimizer = keras.optimizers.Adam(cfg.learning_rate)
-        self.actor_optimizer.build(networks["actor"].trainable_variables)
+        self.actor_optimizer.build(actor_vars)
+        self.actor_vars = actor_vars
         self.critic_optimizer.build(unique_variables(*(networks[k] for k in self.critic_keys)))
         self.alpha_optimizer.build(networks["log_alpha"].trainable_variables)
         return networks, "actor", self.actor_optimizer
@@ -104,8 +123,13 @@ class SAC(OffPolicyAgent):
     def action_distribution(self, out):
         return distributions.squashed_diag_gaussian(out[:, : self.action_dim], out[:, self.action_dim:])
 
-    def _policy_output(self, x):
-        return keras.ops.tanh(self.model.actor(x)[:, : self.action_dim])  # the policy's mode, as a Keras model
+    def _policy_output(self, x):  # the policy's mode, as a Keras model
+        mean = self.model.actor(x)[:, : self.action_dim]
+        return keras.ops.tanh(keras.ops.clip(mean, -2.0, 2.0) if self.sde is not None else mean)
+
+    def actor_distribution(self, s):
+        """The policy's distribution on normalised observations ``s``."""
+        return self.sde.distribution(s) if self.sde is not None else self.action_distribution(self.model.actor(s))
 
     def _q(self, prefix, s, a):
         x = critic_input(s, a)
@@ -119,22 +143,22 @@ class SAC(OffPolicyAgent):
 
         alpha_loss = tf.zeros([])
         if self.auto_alpha:  # alpha follows the entropy target (its gradient is never clipped)
-            _, logp = self.action_distribution(self.model.actor(s)).sample_and_log_prob(self.rng)
+            _, logp = self.actor_distribution(s).sample_and_log_prob(self.rng)
             alpha_loss = self.minimize(self.alpha_optimizer, lambda: -tf.reduce_mean(
                 log_alpha * tf.stop_gradient(logp + self.target_entropy)), [log_alpha], clip=False)
         alpha = tf.exp(tf.stop_gradient(log_alpha))
 
-        next_a, next_logp = self.action_distribution(self.model.actor(s2)).sample_and_log_prob(self.rng)
+        next_a, next_logp = self.actor_distribution(s2).sample_and_log_prob(self.rng)
         next_q = tf.reduce_min(self._q("target_", s2, next_a), axis=0) - alpha * next_logp
         target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminated) * next_q)
         critic_loss = self.minimize(self.critic_optimizer, lambda: 0.5 * tf.reduce_sum(
             tf.reduce_mean(tf.square(self._q("", s, actions) - target), axis=-1)), critic_vars)
 
         def actor_loss():
-            pi, logp = self.action_distribution(self.model.actor(s)).sample_and_log_prob(self.rng)
+            pi, logp = self.actor_distribution(s).sample_and_log_prob(self.rng)
             return tf.reduce_mean(alpha * logp - tf.reduce_min(self._q("", s, pi), axis=0))
 
-        actor_loss = self.minimize(self.actor_optimizer, actor_loss, self.model.actor.trainable_variables)
+        actor_loss = self.minimize(self.actor_optimizer, actor_loss, self.actor_vars)
         if self._updates % cfg.target_update_interval == 0:
             for key in self.critic_keys:
                 polyak_update(getattr(self.model, f"target_{key}").weights, getattr(self.model, key).weights, cfg.tau)

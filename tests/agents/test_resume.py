@@ -278,12 +278,14 @@ BUILT_IN = [n for n in agents.list_agents() if agents.registry.agent_class(n).__
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in BUILT_IN if n not in resume_script.RUNS])  # not test plugins (VPG)
-def test_every_agent_resumes_exactly(name, tmp_path):
+@pytest.mark.parametrize("name,extra", [(n, {}) for n in BUILT_IN if n not in resume_script.RUNS]  # not VPG
+                         + [("PPO", {"use_sde": True, "sde_sample_freq": 8}),
+                            ("SAC", {"use_sde": True, "train_freq": 6})])  # SAC: a checkpoint mid-phase
+def test_every_agent_resumes_exactly(name, extra, tmp_path):
     """Registry-driven (PPO and DQN have the SIGKILL test): resuming from the first checkpoint ends
-    where the whole run did."""
+    where the whole run did; with gSDE too (SAC's noise matrices are in the checkpoint)."""
     cls = agents.registry.agent_class(name)
-    params = {**cls.test_config, "net_arch": (8,), "jit_compile": False, "normalize_obs": True}
+    params = {**cls.test_config, "net_arch": (8,), "jit_compile": False, "normalize_obs": True, **extra}
     if issubclass(cls, agents.OffPolicyAgent):
         params.update(learning_starts=20, log_interval=40)
     env, ckpt, keep = save_env(name), tmp_path / "ckpt", tmp_path / "first"
