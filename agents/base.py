@@ -159,6 +159,7 @@ class Agent(abc.ABC):
         self._running_return = np.zeros(self.n_envs, np.float64)
         self._running_length = np.zeros(self.n_envs, np.int64)
         self._progress = 0.0
+        self._lr_set = {}  # id(optimizer) -> the learning rate last assigned to it (``_set_lr``)
         self.history = None
         self._setup()
         self._predict_fn = tf.function(self._policy_action, reduce_retracing=True)
@@ -360,7 +361,12 @@ class Agent(abc.ABC):
         return initial
 
     def _set_lr(self, optimizer, initial):
-        optimizer.learning_rate = self._lr(initial)
+        """Set ``optimizer``'s learning rate for this point of the schedule; an unchanged value is not
+        re-assigned (each assignment is a TensorFlow call, and SAC sets three per env step)."""
+        lr = self._lr(initial)
+        if self._lr_set.get(id(optimizer)) != lr:
+            optimizer.learning_rate = lr
+            self._lr_set[id(optimizer)] = lr
 
     # ------------------------------------------------------------------ inference
 

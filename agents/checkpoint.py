@@ -257,6 +257,7 @@ class Checkpointer:
             set_envs()
             machinery()
             agent.normalizer.sync()
+            agent._lr_set = {}  # the optimizers' learning rates are restored variables now
 
         return commit
 

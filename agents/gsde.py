@@ -122,13 +122,19 @@ class SDEPolicy:
 
     # ------------------------------------------------------------------ NumPy (the env loop)
 
-    def sync(self):
-        """Copy the current weights for acting (call before a rollout, after each update)."""
+    def variables(self) -> list:
+        """The variables ``sync`` reads, in its order."""
         if self._np_latent is None:
             self._np_latent = self.nets.forward(self.latent_model)
-        self._np_latent.sync()
-        self._kernel, self._bias = self.head.kernel.numpy(), self.head.bias.numpy()
-        self._np_log_std = self.log_std.value.numpy()
+        return self._np_latent.variables() + [self.head.kernel, self.head.bias, self.log_std.value]
+
+    def sync(self, values=None):
+        """Copy the current weights for acting (call before a rollout, after each update), or take
+        ``values`` (arrays in ``variables()``' order)."""
+        variables = self.variables()
+        values = [v.numpy() for v in variables] if values is None else list(values)
+        self._np_latent.sync(values[:-3])
+        self._kernel, self._bias, self._np_log_std = values[-3:]
 
     def resample(self, n_envs, rng):
         """Draw a new noise matrix per env (stable-baselines3's ``reset_noise(n_envs)``)."""

@@ -107,8 +107,9 @@ class ObsNormalizer(keras.layers.Layer):
         return keras.ops.clip(x, -self.clip, self.clip)
 
     def sync(self):
-        """Snapshot the statistics for ``numpy`` (call after they change)."""
-        self._snapshot = (self.mean.numpy(), np.sqrt(self.var.numpy() + self.epsilon))
+        """Snapshot the statistics for ``numpy`` (call after they change; ``update`` does)."""
+        if self.enabled:
+            self._snapshot = (self.mean.numpy(), np.sqrt(self.var.numpy() + self.epsilon))
 
     def numpy(self, x):
         """The same normalisation in NumPy (for the env loop), with the last ``sync``'s statistics."""
@@ -131,9 +132,11 @@ class ObsNormalizer(keras.layers.Layer):
         delta = b_mean - mean
         new_mean = mean + delta * b_count / total
         m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
-        self.mean.assign(new_mean.astype("float32"))
-        self.var.assign((m2 / total).astype("float32"))
+        mean, var = new_mean.astype("float32"), (m2 / total).astype("float32")
+        self.mean.assign(mean)
+        self.var.assign(var)
         self.count.assign(float(total))
+        self._snapshot = (mean, np.sqrt(var + np.float32(self.epsilon)))
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "enabled": self.enabled, "clip": self.clip,

@@ -76,20 +76,35 @@ class NumpyForward:
                 return None
         return ops
 
-    def sync(self):
-        if self.ops is not None:
-            self.params = []
-            for kind, layer, _ in self.ops:
-                if kind == "dense":
-                    bias = layer.bias.numpy() if layer.use_bias else 0.0
-                    self.params.append((layer.kernel.numpy(), bias))
-                elif kind == "bn":
-                    gamma = layer.gamma.numpy() if layer.scale else 1.0
-                    beta = layer.beta.numpy() if layer.center else 0.0
-                    scale = gamma / np.sqrt(layer.moving_variance.numpy() + layer.epsilon)
-                    self.params.append((scale, beta - layer.moving_mean.numpy() * scale))
-                else:
-                    self.params.append(None)
+    def variables(self) -> list:
+        """The variables ``sync`` reads, in its order (empty when Keras runs the model)."""
+        out = []
+        for kind, layer, _ in self.ops or ():
+            if kind == "dense":
+                out += [layer.kernel] + ([layer.bias] if layer.use_bias else [])
+            elif kind == "bn":
+                out += [layer.gamma] if layer.scale else []
+                out += ([layer.beta] if layer.center else []) + [layer.moving_mean, layer.moving_variance]
+        return out
+
+    def sync(self, values=None):
+        """Copy the weights: read them, or take ``values`` (arrays in ``variables()``' order, e.g. returned
+        by the compiled update itself, which saves one TensorFlow read per variable)."""
+        if self.ops is None:
+            return self
+        values = iter([v.numpy() for v in self.variables()] if values is None else values)
+        self.params = []
+        for kind, layer, _ in self.ops:
+            if kind == "dense":
+                self.params.append((next(values), next(values) if layer.use_bias else 0.0))
+            elif kind == "bn":
+                gamma = next(values) if layer.scale else 1.0
+                beta = next(values) if layer.center else 0.0
+                mean, variance = next(values), next(values)
+                scale = gamma / np.sqrt(variance + layer.epsilon)
+                self.params.append((scale, beta - mean * scale))
+            else:
+                self.params.append(None)
         return self
 
     def __call__(self, x):

@@ -141,24 +141,24 @@ class SAC(OffPolicyAgent):
         log_alpha = self.model.log_alpha.value
         s, s2 = self.normalizer(obs), self.normalizer(next_obs)
 
-        alpha_loss = tf.zeros([])
-        if self.auto_alpha:  # alpha follows the entropy target (its gradient is never clipped)
-            _, logp = self.actor_distribution(s).sample_and_log_prob(self.rng)
-            alpha_loss = self.minimize(self.alpha_optimizer, lambda: -tf.reduce_mean(
-                log_alpha * tf.stop_gradient(logp + self.target_entropy)), [log_alpha], clip=False)
-        alpha = tf.exp(tf.stop_gradient(log_alpha))
-
-        next_a, next_logp = self.actor_distribution(s2).sample_and_log_prob(self.rng)
-        next_q = tf.reduce_min(self._q("target_", s2, next_a), axis=0) - alpha * next_logp
-        target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminated) * next_q)
-        critic_loss = self.minimize(self.critic_optimizer, lambda: 0.5 * tf.reduce_sum(
-            tf.reduce_mean(tf.square(self._q("", s, actions) - target), axis=-1)), critic_vars)
-
-        def actor_loss():
+        # stable-baselines3's order: one policy sample serves the temperature's loss and, after the
+        # critics' step, the actor's; the temperature of this step's losses is the one before its update
+        with tf.GradientTape() as actor_tape:
             pi, logp = self.actor_distribution(s).sample_and_log_prob(self.rng)
-            return tf.reduce_mean(alpha * logp - tf.reduce_min(self._q("", s, pi), axis=0))
+            with actor_tape.stop_recording():
+                alpha = tf.exp(tf.stop_gradient(tf.identity(log_alpha)))
+                alpha_loss = tf.zeros([])
+                if self.auto_alpha:  # alpha follows the entropy target (its gradient is never clipped)
+                    alpha_loss = self.minimize(self.alpha_optimizer, lambda: -tf.reduce_mean(
+                        log_alpha * tf.stop_gradient(logp + self.target_entropy)), [log_alpha], clip=False)
 
-        actor_loss = self.minimize(self.actor_optimizer, actor_loss, self.actor_vars)
+                next_a, next_logp = self.actor_distribution(s2).sample_and_log_prob(self.rng)
+                next_q = tf.reduce_min(self._q("target_", s2, next_a), axis=0) - alpha * next_logp
+                target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminated) * next_q)
+                critic_loss = self.minimize(self.critic_optimizer, lambda: 0.5 * tf.reduce_sum(
+                    tf.reduce_mean(tf.square(self._q("", s, actions) - target), axis=-1)), critic_vars)
+            actor_loss = tf.reduce_mean(alpha * logp - tf.reduce_min(self._q("", s, pi), axis=0))
+        actor_loss = self.apply_tape(self.actor_optimizer, actor_tape, actor_loss, self.actor_vars)
         if self._updates % cfg.target_update_interval == 0:
             for key in self.critic_keys:
                 polyak_update(getattr(self.model, f"target_{key}").weights, getattr(self.model, key).weights, cfg.tau)
