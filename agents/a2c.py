@@ -54,7 +54,8 @@ class A2C(OnPolicyAgent):
         "Acrobot-v1": dict(n_envs=16, ent_coef=0.0, normalize_obs=True),
         "Pendulum-v1": dict(n_envs=8, normalize_obs=True, gae_lambda=0.9, n_steps=8, gamma=0.9,
                             learning_rate=7e-4, lr_schedule="linear", max_grad_norm=0.5, ent_coef=0.0,
-                            vf_coef=0.4, normalize_advantage=False, use_sde=True, log_std_init=-2.0),
+                            vf_coef=0.4, normalize_advantage=False, use_sde=True, log_std_init=-2.0,
+                            ortho_init=False),
     }
     test_config = dict(n_steps=8, net_arch=(32,), jit_compile=False)
     test_learns = {"Discrete": (dict(n_envs=4, n_steps=8, learning_rate=3e-3, net_arch=(32,)), 1000, 18)}

@@ -99,6 +99,8 @@ def sb3_kwargs(name, config):
     sde = dict(use_sde=True, sde_sample_freq=c.sde_sample_freq) if getattr(c, "use_sde", False) else {}
     if name in ("PPO", "A2C") or sde:
         policy_kwargs["log_std_init"] = c.log_std_init
+    if name in ("PPO", "A2C"):
+        policy_kwargs["ortho_init"] = c.ortho_init
     common = dict(learning_rate=lr, gamma=c.gamma, policy_kwargs=policy_kwargs, **sde)
     if name in ("PPO", "A2C"):
         on = dict(common, n_steps=c.n_steps, gae_lambda=c.gae_lambda, ent_coef=c.ent_coef, vf_coef=c.vf_coef,
@@ -129,6 +131,8 @@ def sb3_settings_key(algo, env_id, steps, config):
     fields = {k: v for k, v in sorted(vars(config).items()) if not k.startswith("_")}
     if not fields.get("use_sde"):  # fields added with gSDE that change nothing when it is off: older keys still hold
         fields = {k: v for k, v in fields.items() if k not in _SDE_FIELDS[algo in ("PPO", "A2C")]}
+    if fields.get("ortho_init") is True:  # SB3's default, which it always ran with
+        del fields["ortho_init"]
     digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return f"sb3-{sb3.__version__}/{algo}/{env_id}/{steps}/{digest}"
 

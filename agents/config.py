@@ -102,6 +102,9 @@ class OnPolicyConfig(AgentConfig):
     """Standardise the advantages (in each minibatch, or each rollout without minibatches)."""
     log_std_init: float = 0.0
     """Initial log standard deviation of the Gaussian policy (Box actions; of gSDE's noise weights with ``use_sde``)."""
+    ortho_init: bool = True
+    """stable-baselines3's initialisation: orthogonal weights (gain sqrt 2 in hidden and Nature-CNN layers,
+    0.01 on the policy head, 1 on the value head), zero biases. False: Keras's Glorot-uniform."""
     use_sde: bool = False
     """Generalized state-dependent exploration (``agents.gsde``, Box actions): noise ``latent(s) @ W``."""
     sde_sample_freq: int = -1

@@ -76,7 +76,7 @@ class PPO(OnPolicyAgent):
         "MountainCarContinuous-v0": dict(n_envs=1, normalize_obs=True, batch_size=256, n_steps=8, gamma=0.9999,
                                          learning_rate=7.77e-05, ent_coef=0.00429, clip_range=0.1, n_epochs=10,
                                          gae_lambda=0.9, max_grad_norm=5.0, vf_coef=0.19, log_std_init=-3.29,
-                                         use_sde=True),
+                                         use_sde=True, ortho_init=False),
         "Pendulum-v1": dict(n_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10, ent_coef=0.0,
                             learning_rate=1e-3, clip_range=0.2, max_grad_norm=0.5, normalize_obs=True,
                             use_sde=True, sde_sample_freq=4),
