@@ -50,6 +50,8 @@ class A2C(OnPolicyAgent):
     Config = A2CConfig
     loss_names = ("loss", "policy_loss", "value_loss", "entropy_loss")
     RL_ZOO = {
+        # rl-zoo's Atari A2C also uses RMSprop in TensorFlow's form (eps inside the root); dlzoo's is PyTorch's
+        "atari": dict(n_envs=16, ent_coef=0.01, vf_coef=0.25),
         "CartPole-v1": dict(n_envs=8, ent_coef=0.0),
         "Acrobot-v1": dict(n_envs=16, ent_coef=0.0, normalize_obs=True),
         "Pendulum-v1": dict(n_envs=8, normalize_obs=True, gae_lambda=0.9, n_steps=8, gamma=0.9,

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents import save_util
+from agents.atari import default_policy, is_atari_id
 from agents.checkpoint import Checkpointer
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
 from agents.env_util import VEC_ENVS, check_env_id, check_env_type, close_with, env_id, make_vec_env, vec_env_kind
@@ -101,15 +102,17 @@ class Agent(abc.ABC):
         the policy's defaults (image policies) only where neither those nor the user set the key.
         """
         by_id = bool(use_rl_zoo) and isinstance(env, str)
-        rl_zoo = dict(cls.RL_ZOO.get(env, {})) if by_id else {}
+        rl_zoo = dict(cls.RL_ZOO.get(env, cls.RL_ZOO.get("atari", {}) if is_atari_id(env) else {})) if by_id else {}
         tuned = dict(cls.TUNED.get(env, {})) if by_id else {}
         policy = {k: v for k, v in nets.default_hyperparams(cls.image_net_arch).items()
                   if k not in rl_zoo and k not in tuned and k not in hyperparams}
         return rl_zoo, tuned, policy
 
-    def __init__(self, env, policy: str = "mlp", seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
+    def __init__(self, env, policy: str | None = None, seed: int = 0, verbose: int = 0, use_rl_zoo: bool = True,
                  policy_kwargs: dict | None = None, vec_env: str = "sync", **hyperparams):
         check_env_type(env)
+        if policy is None:  # the Nature CNN for an ALE id (made as (4, 84, 84) frame stacks), else an MLP
+            policy = default_policy(env)
         check_int("verbose", verbose, minimum=0, owner=self.name)
         check_choice("vec_env", vec_env, VEC_ENVS, self.name)
         check_bool("use_rl_zoo", use_rl_zoo, self.name)

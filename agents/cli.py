@@ -307,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     def algo_env(p):
         p.add_argument("algo", metavar="ALGO", help="the algorithm, case-insensitive: a2c, ddpg, dqn, ppo, reinforce, "
                                                     "sac, td3 or a plugin's")
-        p.add_argument("env", metavar="ENV", help="a gymnasium env id, e.g. CartPole-v1, Pendulum-v1")
+        p.add_argument("env", metavar="ENV", help="a gymnasium env id, e.g. CartPole-v1, Pendulum-v1, ALE/Pong-v5 "
+                       "(ALE ids: the standard Atari pipeline, policy 'cnn')")
         p.add_argument("--hyperparams", nargs="+", type=_assignment, metavar="NAME=VALUE",
                        help="hyperparameters over the tuned defaults (values read as Python literals), e.g. "
                             "n_envs=4 learning_rate=1e-3 net_arch=(64,64); also policy=, policy_kwargs=, vec_env=, "

@@ -82,6 +82,10 @@ class DQN(OffPolicyAgent):
     share_features_extractor = None  # one network (and its target): nothing to share
     image_net_arch = ()  # image policies: the features straight into the Q head, as stable-baselines3
     RL_ZOO = {
+        # every ALE id (agents.atari: the standard pipeline, policy "cnn"); rl-zoo trains 10M steps
+        "atari": dict(buffer_size=100_000, learning_rate=1e-4, batch_size=32, learning_starts=100_000,
+                      target_update_interval=1000, train_freq=4, gradient_steps=1, exploration_fraction=0.1,
+                      exploration_final_eps=0.01),
         "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
                             gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
                             exploration_fraction=0.16, exploration_final_eps=0.04, net_arch=(256, 256)),

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 
-import gymnasium as gym
 import numpy as np
 
+from agents.env_util import make_env
 from zoo.core.checks import check_int, check_number, check_path, fail
 
 __all__ = ["play", "write_gif"]
@@ -57,7 +57,7 @@ def play(agent, n_episodes: int = 1, seed: int = 0, gif=None, fps: float | None 
     if gif is not None:  # rgb_array frames need no display nor sound: keep SDL (pygame) from asking for them
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-    env = gym.make(agent.env_id, render_mode="rgb_array" if gif is not None else None)
+    env = make_env(agent.env_id, render_mode="rgb_array" if gif is not None else None)
     if gif is not None and "rgb_array" not in env.metadata.get("render_modes", ()):
         env.close()
         raise ValueError(f"invalid gif={os.fspath(gif)!r}: env {agent.env_id!r} cannot render rgb_array frames "

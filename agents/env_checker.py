@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 
-from agents.env_util import check_env_id
+from agents.env_util import check_env_id, make_env
 from agents.registry import agent_class, list_agents
 from zoo.core.checks import check_bool, fail
 
@@ -52,7 +52,7 @@ def check_env(env, warn: bool = True, agent=None) -> None:
     with warnings.catch_warnings():
         if not warn:
             warnings.simplefilter("ignore")
-        instance = gym.make(env) if isinstance(env, str) else env
+        instance = make_env(env) if isinstance(env, str) else env
         try:
             check_spaces(instance.observation_space, instance.action_space, cls, label)
             _check_rollout(instance, label)

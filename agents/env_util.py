@@ -25,9 +25,10 @@ import weakref
 import cloudpickle
 import gymnasium as gym
 
+from agents.atari import is_atari_id, make_atari, register_atari
 from zoo.core.checks import check_choice, check_int, fail, is_int
 
-__all__ = ["make_vec_env", "check_env_type", "check_env_id", "env_id", "vec_env_kind", "built_for", "close_with",
+__all__ = ["make_env", "make_vec_env", "check_env_type", "check_env_id", "env_id", "vec_env_kind", "built_for", "close_with",
            "VEC_ENVS", "START_METHOD"]
 
 VEC_ENVS = ("sync", "async")
@@ -47,7 +48,10 @@ def check_env_type(env, allow_none=False):
 
 
 def check_env_id(env_id: str):
-    """Raise ``ValueError`` (with close matches) unless ``env_id`` is registered in gymnasium."""
+    """Raise ``ValueError`` (with close matches) unless ``env_id`` is registered in gymnasium
+    (ALE ids are registered first, from ale-py)."""
+    if is_atari_id(env_id) or env_id.split("/")[0] == "ALE":
+        register_atari()
     if env_id not in gym.registry:
         close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.registry"
@@ -57,6 +61,8 @@ def check_env_id(env_id: str):
 def _async_env_fn(env):
     """A picklable constructor for a subprocess: the id's ``EnvSpec`` (the child needs no registration),
     or a fresh unpickled copy of an env instance (the caller's instance is never stepped nor closed)."""
+    if is_atari_id(env):
+        return functools.partial(make_atari, env)  # the child registers ale-py's ids itself
     if isinstance(env, str):
         return functools.partial(gym.make, gym.spec(env))
     try:
@@ -109,8 +115,13 @@ def make_vec_env(env, n_envs: int = 1, seed: int | None = None, vec_env: str = "
     if vec_env == "async":
         fns = [_async_env_fn(env)] * int(n_envs)
         return gym.vector.AsyncVectorEnv(fns, autoreset_mode=same_step, context=START_METHOD)
-    fn = (lambda: gym.make(env)) if isinstance(env, str) else (lambda: env)
+    fn = (lambda: make_env(env)) if isinstance(env, str) else (lambda: env)
     return gym.vector.SyncVectorEnv([fn] * int(n_envs), autoreset_mode=same_step)
+
+
+def make_env(env_id: str, **kwargs) -> gym.Env:
+    """``gym.make(env_id, **kwargs)``, or for an ALE id gymnasium's standard Atari pipeline (``agents.atari``)."""
+    return make_atari(env_id, **kwargs) if is_atari_id(env_id) else gym.make(env_id, **kwargs)
 
 
 def vec_env_kind(venv) -> str:

@@ -14,6 +14,7 @@ import difflib
 import json
 import os
 
+from agents.atari import default_policy
 from agents.config import build_config
 from agents.policies import PolicyNetworks
 
@@ -111,7 +112,8 @@ def resolve(cls, env_id: str, file_values: dict | None = None, cli_values: dict 
                                  f"accepted: {', '.join(accepted)}")
     merged = {**file_values, **cli_values}
     ctor = {k: merged.pop(k) for k in CONSTRUCTOR_KEYS if k in merged}
-    nets = PolicyNetworks(ctor.get("policy", "mlp"), ctor.get("policy_kwargs"), cls.name, cls.share_features_extractor)
+    policy_name = ctor.get("policy", default_policy(env_id))
+    nets = PolicyNetworks(policy_name, ctor.get("policy_kwargs"), cls.name, cls.share_features_extractor)
     rl_zoo, tuned, policy = cls.default_layers(env_id, nets, merged, ctor.get("use_rl_zoo", True) is True)
     config = build_config(cls.Config, cls.name, {**rl_zoo, **tuned}, {**policy, **merged})
 
@@ -126,6 +128,6 @@ def resolve(cls, env_id: str, file_values: dict | None = None, cli_values: dict 
             return f"dlzoo tuned (rl-zoo: {rl_zoo[name]!r})" if name in rl_zoo else "dlzoo tuned"
         return "rl-zoo" if name in rl_zoo else "dlzoo default"
 
-    rows = [("policy", ctor.get("policy", "mlp"), source("policy"))]
+    rows = [("policy", policy_name, source("policy"))]
     rows += [(name, getattr(config, name), source(name)) for name in fields]
     return Resolved(kwargs={**ctor, **merged}, rows=rows)

@@ -68,6 +68,8 @@ class PPO(OnPolicyAgent):
     Config = PPOConfig
     loss_names = ("loss", "policy_loss", "value_loss", "entropy_loss", "approx_kl", "clip_fraction")
     RL_ZOO = {
+        "atari": dict(n_envs=8, n_steps=128, n_epochs=4, batch_size=256, learning_rate=2.5e-4, lr_schedule="linear",
+                      clip_range=0.1, clip_schedule="linear", vf_coef=0.5, ent_coef=0.01),
         "CartPole-v1": dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
                             ent_coef=0.0, learning_rate=1e-3, lr_schedule="linear", clip_range=0.2,
                             clip_schedule="linear"),

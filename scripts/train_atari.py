@@ -3,12 +3,12 @@
     python scripts/train_atari.py                              # ALE/Pong-v5, 1M steps (about 30-60 min on a GPU)
     python scripts/train_atari.py --env ALE/Breakout-v5 --steps 200000
 
-The pipeline is the one users pass to stable-baselines3's CnnPolicy: ``gym.make(env, frameskip=1)``,
-``AtariPreprocessing`` (no-op starts, frame skip 4 with max-pooling, 84x84 grayscale uint8) and
-``FrameStackObservation(env, 4)``: (4, 84, 84) uint8 observations, scaled and moved into the
-channels inside the model. Hyperparameters: rl-baselines3-zoo's Atari DQN (``hyperparams/dqn.yml``),
-``learning_starts`` capped at a tenth of the run. Prints a line per 10k steps and, at the end, the
-mean return of ``--eval-episodes`` greedy episodes. ``scripts/gpu_check.sh`` runs it on a GPU.
+The env id goes in as it is: dlzoo makes an ALE id through gymnasium's standard pipeline
+(``agents.atari``: ``AtariPreprocessing``, no-op starts, frame skip 4 with max-pooling, 84x84
+grayscale uint8, ``FrameStackObservation(4)``), with ``policy="cnn"`` and rl-baselines3-zoo's Atari
+DQN (``DQN.RL_ZOO["atari"]``), ``learning_starts`` capped at a tenth of the run. Prints a line per
+10k steps and, at the end, the mean return of ``--eval-episodes`` greedy episodes.
+``scripts/gpu_check.sh`` runs it on a GPU.
 """
 
 from __future__ import annotations
@@ -20,24 +20,9 @@ from zoo.core import quiet
 
 quiet.install()  # TensorFlow's logs stay off the console (DLZOO_VERBOSE=1 brings them back)
 
-import gymnasium as gym  # noqa: E402
 import keras  # noqa: E402
 
 import agents  # noqa: E402
-
-#: rl-baselines3-zoo's DQN settings for Atari (10M steps there; reported Pong score 20.9).
-DQN_ATARI = dict(buffer_size=100_000, learning_rate=1e-4, batch_size=32, learning_starts=100_000,
-                 target_update_interval=1000, train_freq=4, gradient_steps=1, exploration_fraction=0.1,
-                 exploration_final_eps=0.01)
-
-
-def make_env(env_id: str, screen_size: int = 84, stack: int = 4):
-    """``AtariPreprocessing`` + ``FrameStackObservation``, gymnasium's standard Atari pipeline."""
-    import ale_py
-
-    gym.register_envs(ale_py)
-    env = gym.wrappers.AtariPreprocessing(gym.make(env_id, frameskip=1), screen_size=screen_size)
-    return gym.wrappers.FrameStackObservation(env, stack)
 
 
 def main(argv=None):
@@ -48,9 +33,8 @@ def main(argv=None):
     parser.add_argument("--eval-episodes", type=int, default=5)
     args = parser.parse_args(argv)
 
-    params = dict(DQN_ATARI, learning_starts=min(DQN_ATARI["learning_starts"], args.steps // 10),
-                  log_interval=min(10_000, args.steps))
-    agent = agents.DQN(make_env(args.env), policy="cnn", seed=args.seed, **params)
+    starts = min(agents.DQN.RL_ZOO["atari"]["learning_starts"], args.steps // 10)
+    agent = agents.DQN(args.env, seed=args.seed, learning_starts=starts, log_interval=min(10_000, args.steps))
     start = time.perf_counter()
 
     def report(epoch, logs):
@@ -60,7 +44,7 @@ def main(argv=None):
 
     agent.learn(args.steps, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=report)])
     train_seconds = time.perf_counter() - start
-    mean, std = agents.evaluate(agent, make_env(args.env), n_episodes=args.eval_episodes, seed=args.seed + 1000)
+    mean, std = agents.evaluate(agent, n_episodes=args.eval_episodes, seed=args.seed + 1000)
     print(f"{args.env} DQN policy='cnn' {args.steps} steps in {train_seconds:.0f} s: greedy return {mean:.1f} "
           f"+- {std:.1f} over {args.eval_episodes} episodes (training episodes, last 100: "
           f"{agent.history.history['episode_return'][-1]:.1f})", flush=True)
