@@ -53,8 +53,8 @@ class A2C(OnPolicyAgent):
         # rl-zoo's Atari A2C also uses RMSprop in TensorFlow's form (eps inside the root); dlzoo's is PyTorch's
         "atari": dict(n_envs=16, ent_coef=0.01, vf_coef=0.25),
         "CartPole-v1": dict(n_envs=8, ent_coef=0.0),
-        "Acrobot-v1": dict(n_envs=16, ent_coef=0.0, normalize_obs=True),
-        "Pendulum-v1": dict(n_envs=8, normalize_obs=True, gae_lambda=0.9, n_steps=8, gamma=0.9,
+        "Acrobot-v1": dict(n_envs=16, ent_coef=0.0, normalize_obs=True, normalize_reward=True),
+        "Pendulum-v1": dict(n_envs=8, normalize_obs=True, normalize_reward=True, gae_lambda=0.9, n_steps=8, gamma=0.9,
                             learning_rate=7e-4, lr_schedule="linear", max_grad_norm=0.5, ent_coef=0.0,
                             vf_coef=0.4, normalize_advantage=False, use_sde=True, log_std_init=-2.0,
                             ortho_init=False),

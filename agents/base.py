@@ -25,7 +25,7 @@ from agents.atari import default_policy, is_atari_id
 from agents.checkpoint import Checkpointer
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
 from agents.env_util import VEC_ENVS, check_env_id, check_env_type, close_with, env_id, make_vec_env, vec_env_kind
-from agents.networks import AgentModel, ObsNormalizer
+from agents.networks import AgentModel, ObsNormalizer, RewardNormalizer
 from agents.optim import linear_schedule
 from agents.policies import PolicyNetworks
 from agents.registry import list_agents, make, register_agent
@@ -152,8 +152,9 @@ class Agent(abc.ABC):
         self.np_rng = np.random.default_rng(self.seed)
         self.normalizer = ObsNormalizer(1 if self.nets.image else self.obs_dim,  # images: the identity (a cast)
                                         enabled=self.config.normalize_obs, name="obs_normalizer")
+        self.reward_normalizer = RewardNormalizer(self.config.gamma, self.config.normalize_reward, name="reward_norm")
         networks, policy_net, optimizer = self._build()
-        self.model = AgentModel(networks, self.normalizer, policy_net, optimizer=optimizer)
+        self.model = AgentModel(networks, self.normalizer, policy_net, optimizer, self.reward_normalizer)
         self._policy_model = None
         self.num_timesteps = 0
         self._last_obs = None
@@ -231,6 +232,7 @@ class Agent(abc.ABC):
         self._last_obs = self._obs(obs)
         self._running_return[:] = 0
         self._running_length[:] = 0
+        self.reward_normalizer.returns = None  # the discounted returns restart with the episodes
 
     def _env_step(self, env_actions):
         """Step all envs; returns ``(next_obs, rewards, terminated, truncated, final_obs)``.
@@ -259,6 +261,7 @@ class Agent(abc.ABC):
                     self.episode_hook(self.num_timesteps, self._episode_returns[-1], self._episode_lengths[-1])
                 self._running_return[i] = 0
                 self._running_length[i] = 0
+        rewards = self.reward_normalizer.scale(rewards, dones)  # what learning sees; episode returns stay raw
         return next_obs, rewards, terminated, truncated, final_obs
 
     # ------------------------------------------------------------------ learn

@@ -133,6 +133,8 @@ def sb3_settings_key(algo, env_id, steps, config):
         fields = {k: v for k, v in fields.items() if k not in _SDE_FIELDS[algo in ("PPO", "A2C")]}
     if fields.get("ortho_init") is True:  # SB3's default, which it always ran with
         del fields["ortho_init"]
+    if fields.get("normalize_reward") is False:  # as before the field existed
+        del fields["normalize_reward"]
     digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return f"sb3-{sb3.__version__}/{algo}/{env_id}/{steps}/{digest}"
 
@@ -158,11 +160,14 @@ def run_sb3(algo, env_id, steps, seed, config):
             return result
 
     def envs(n, env_seed, train=None):
-        """SB3 vector envs; with ``normalize_obs`` a ``VecNormalize`` of observations (dlzoo's ObsNormalizer)."""
+        """SB3 vector envs; a ``VecNormalize`` with ``normalize_obs`` / ``normalize_reward`` (dlzoo's
+        ObsNormalizer / RewardNormalizer); the evaluation copy shares the observation statistics."""
         venv = make_vec_env(env_id, n_envs=n, seed=env_seed)
-        if not config.normalize_obs:
+        reward = config.normalize_reward and train is None
+        if not config.normalize_obs and not reward:
             return venv
-        venv = VecNormalize(venv, norm_obs=True, norm_reward=False, training=train is None)
+        venv = VecNormalize(venv, norm_obs=config.normalize_obs, norm_reward=reward, gamma=config.gamma,
+                            training=train is None)
         if train is not None:
             venv.obs_rms = train.obs_rms
         return venv

@@ -252,6 +252,8 @@ class Checkpointer:
             agent._episode_returns = collections.deque(arrays["episode_returns"].tolist(), maxlen=window)
             agent._episode_lengths = collections.deque(arrays["episode_lengths"].tolist(), maxlen=window)
             agent._running_return = arrays["running_return"].astype(np.float64)
+            returns = arrays["reward_returns"] if "reward_returns" in arrays else np.zeros(0)  # older checkpoints
+            agent.reward_normalizer.returns = returns.astype(np.float64) if returns.size else None
             agent._running_length = arrays["running_length"].astype(np.int64)
             agent._last_obs = arrays["last_obs"].astype(np.float32)
             set_envs()
@@ -293,6 +295,7 @@ class Checkpointer:
             "episode_returns": np.asarray(agent._episode_returns, np.float64),
             "episode_lengths": np.asarray(agent._episode_lengths, np.int64),
             "running_return": agent._running_return, "running_length": agent._running_length,
+            "reward_returns": np.zeros(0) if (r := agent.reward_normalizer.returns) is None else r,
             "last_obs": agent._last_obs,
         })
         arrays.update({f"mach/{k}": v for k, v in agent._checkpoint_state().items()})

@@ -64,6 +64,9 @@ class AgentConfig:
     """Hidden activation of every network."""
     normalize_obs: bool = False
     """Normalise observations with running mean and variance (saved with the agent)."""
+    normalize_reward: bool = False
+    """Scale rewards by the running std of the discounted return (SB3's ``VecNormalize(norm_reward=True)``;
+    rl-zoo's ``normalize: true`` turns on both)."""
     max_grad_norm: float | None = 0.5
     """Clip the global gradient norm (``None``: no clipping)."""
     stats_window: int = 100

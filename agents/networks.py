@@ -29,6 +29,7 @@ __all__ = [
     "dueling_q_network",
     "dueling_head",
     "ObsNormalizer",
+    "RewardNormalizer",
     "AgentModel",
     "Parameter",
     # re-exported from their own modules, for the old import paths
@@ -143,6 +144,50 @@ class ObsNormalizer(keras.layers.Layer):
                 "epsilon": self.epsilon}
 
 
+class RewardNormalizer(keras.layers.Layer):
+    """stable-baselines3's ``VecNormalize(norm_reward=True)``: rewards divided by the running standard
+    deviation of each env's discounted return, clipped to ``[-clip, clip]`` (learning only; episode
+    returns stay raw).
+
+    The statistics are non-trainable weights (saved with the agent; SB3's ``RunningMeanStd`` start:
+    mean 0, variance 1, count 1e-4); the per-env discounted returns are ``returns`` (in checkpoints).
+    """
+
+    def __init__(self, gamma: float = 0.99, enabled: bool = False, clip: float = 10.0, epsilon: float = 1e-8,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.gamma, self.enabled, self.clip, self.epsilon = float(gamma), bool(enabled), float(clip), float(epsilon)
+        self.mean = self.add_weight(shape=(), initializer="zeros", trainable=False, name="mean")
+        self.var = self.add_weight(shape=(), initializer="ones", trainable=False, name="var")
+        self.count = self.add_weight(shape=(), initializer=keras.initializers.Constant(1e-4), trainable=False,
+                                     name="count")
+        self.returns = None
+        self.built = True
+
+    def scale(self, rewards, dones):
+        """Fold ``rewards`` into the discounted returns and their statistics; the scaled rewards
+        (``rewards`` as they are when not ``enabled``)."""
+        if not self.enabled:
+            return rewards
+        if self.returns is None or self.returns.shape != rewards.shape:
+            self.returns = np.zeros(rewards.shape, np.float64)
+        self.returns = self.returns * self.gamma + rewards
+        mean, var, count = (float(v.numpy()) for v in (self.mean, self.var, self.count))
+        b_mean, b_var, b_count = self.returns.mean(), self.returns.var(), self.returns.size
+        total = count + b_count
+        delta = b_mean - mean
+        var = (var * count + b_var * b_count + delta**2 * count * b_count / total) / total
+        self.mean.assign(mean + delta * b_count / total)
+        self.var.assign(var)
+        self.count.assign(total)
+        self.returns[dones] = 0.0
+        return np.clip(rewards / np.sqrt(var + self.epsilon), -self.clip, self.clip).astype(np.float32)
+
+    def get_config(self):
+        return {**super().get_config(), "gamma": self.gamma, "enabled": self.enabled, "clip": self.clip,
+                "epsilon": self.epsilon}
+
+
 class Parameter(keras.layers.Layer):
     """A free trainable vector or matrix (PPO's state-independent log std, SAC's log alpha, gSDE's log std).
 
@@ -173,9 +218,12 @@ class AgentModel(keras.Model):
     Calling it runs the policy network on raw observations.
     """
 
-    def __init__(self, networks: dict, normalizer: ObsNormalizer, policy: str, optimizer=None):
+    def __init__(self, networks: dict, normalizer: ObsNormalizer, policy: str, optimizer=None,
+                 reward_normalizer: RewardNormalizer | None = None):
         super().__init__(name="agent")
         self.normalizer = normalizer
+        if reward_normalizer is not None and reward_normalizer.enabled:  # saved only when on: older files load
+            self.reward_normalizer = reward_normalizer
         self.network_names = tuple(networks)
         for key, net in networks.items():
             setattr(self, key, net)
