@@ -330,6 +330,7 @@ class Agent(abc.ABC):
             t0, s0 = time.perf_counter(), self.num_timesteps
             self._progress = (self.num_timesteps - start_steps) / total_timesteps
             losses = self._run_epoch(total_timesteps, target)
+            self.reward_normalizer.flush()  # the weights hold the statistics at every epoch's end
             logs = {k: float(v) for k, v in losses.items()}
             bad = [k for k, v in logs.items() if not math.isfinite(v)]
             if bad:

@@ -252,6 +252,7 @@ class Checkpointer:
             agent._episode_returns = collections.deque(arrays["episode_returns"].tolist(), maxlen=window)
             agent._episode_lengths = collections.deque(arrays["episode_lengths"].tolist(), maxlen=window)
             agent._running_return = arrays["running_return"].astype(np.float64)
+            agent.reward_normalizer.pull()
             returns = arrays["reward_returns"] if "reward_returns" in arrays else np.zeros(0)  # older checkpoints
             agent.reward_normalizer.returns = returns.astype(np.float64) if returns.size else None
             agent._running_length = arrays["running_length"].astype(np.int64)
@@ -290,6 +291,7 @@ class Checkpointer:
             "history": {"epoch": list(getattr(history, "epoch", [])),
                         "history": {k: [float(x) for x in v] for k, v in history.history.items()}},
         }
+        agent.reward_normalizer.flush()
         arrays = {f"var/{name}": np.asarray(var.numpy()) for name, var in variables}
         arrays.update({
             "episode_returns": np.asarray(agent._episode_returns, np.float64),

@@ -149,8 +149,10 @@ class RewardNormalizer(keras.layers.Layer):
     deviation of each env's discounted return, clipped to ``[-clip, clip]`` (learning only; episode
     returns stay raw).
 
-    The statistics are non-trainable weights (saved with the agent; SB3's ``RunningMeanStd`` start:
-    mean 0, variance 1, count 1e-4); the per-env discounted returns are ``returns`` (in checkpoints).
+    The statistics (SB3's ``RunningMeanStd`` start: mean 0, variance 1, count 1e-4) live in Python
+    while training, since a variable read or write per env step would cost more than the step, and
+    are non-trainable weights for saving: ``flush()`` writes them there, ``pull()`` reads them back.
+    The per-env discounted returns are ``returns`` (in checkpoints).
     """
 
     def __init__(self, gamma: float = 0.99, enabled: bool = False, clip: float = 10.0, epsilon: float = 1e-8,
@@ -162,7 +164,17 @@ class RewardNormalizer(keras.layers.Layer):
         self.count = self.add_weight(shape=(), initializer=keras.initializers.Constant(1e-4), trainable=False,
                                      name="count")
         self.returns = None
+        self.stats = [0.0, 1.0, 1e-4]  # mean, var, count
         self.built = True
+
+    def flush(self):
+        """Write the statistics into the weights (before they are saved; nothing when off)."""
+        for var, value in zip((self.mean, self.var, self.count), self.stats if self.enabled else ()):
+            var.assign(value)
+
+    def pull(self):
+        """Read the statistics back from the weights (after they are loaded)."""
+        self.stats = [float(v.numpy()) for v in (self.mean, self.var, self.count)]
 
     def scale(self, rewards, dones):
         """Fold ``rewards`` into the discounted returns and their statistics; the scaled rewards
@@ -172,16 +184,15 @@ class RewardNormalizer(keras.layers.Layer):
         if self.returns is None or self.returns.shape != rewards.shape:
             self.returns = np.zeros(rewards.shape, np.float64)
         self.returns = self.returns * self.gamma + rewards
-        mean, var, count = (float(v.numpy()) for v in (self.mean, self.var, self.count))
+        mean, var, count = self.stats
         b_mean, b_var, b_count = self.returns.mean(), self.returns.var(), self.returns.size
         total = count + b_count
         delta = b_mean - mean
         var = (var * count + b_var * b_count + delta**2 * count * b_count / total) / total
-        self.mean.assign(mean + delta * b_count / total)
-        self.var.assign(var)
-        self.count.assign(total)
+        # rounded as the float32 weights hold them, so that a run resumed from them goes on identically
+        self.stats = [float(np.float32(x)) for x in (mean + delta * b_count / total, var, total)]
         self.returns[dones] = 0.0
-        return np.clip(rewards / np.sqrt(var + self.epsilon), -self.clip, self.clip).astype(np.float32)
+        return np.clip(rewards / np.sqrt(self.stats[1] + self.epsilon), -self.clip, self.clip).astype(np.float32)
 
     def get_config(self):
         return {**super().get_config(), "gamma": self.gamma, "enabled": self.enabled, "clip": self.clip,

@@ -68,6 +68,7 @@ def save(agent, path, include_replay: bool = False) -> str:
         path += ".zip"
     with tempfile.TemporaryDirectory() as tmp:
         weights = os.path.join(tmp, "agent.weights.h5")
+        agent.reward_normalizer.flush()
         agent.model.save_weights(weights)
         with atomic_path(path, suffix=".zip") as archive, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("config.json", json.dumps(agent.get_config(), indent=2))
@@ -125,6 +126,7 @@ def load(path, env=None, **overrides):
         with open(wpath, "wb") as f:
             f.write(weights)
         agent.model.load_weights(wpath)
+        agent.reward_normalizer.pull()
     if replay is not None and hasattr(agent, "replay"):
         try:
             agent.replay = agent.replay.with_state(replay)
