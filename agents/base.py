@@ -23,6 +23,7 @@ import tensorflow as tf
 from agents import save_util
 from agents.atari import default_policy, is_atari_id
 from agents.checkpoint import Checkpointer
+from agents.compiled import Compiled
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
 from agents.env_util import VEC_ENVS, check_env_id, check_env_type, close_with, env_id, make_vec_env, vec_env_kind
 from agents.networks import AgentModel, ObsNormalizer, RewardNormalizer
@@ -354,7 +355,7 @@ class Agent(abc.ABC):
 
     def graph(self, fn):
         """``fn`` as a ``tf.function`` (XLA-compiled when ``config.jit_compile``)."""
-        return tf.function(fn, jit_compile=bool(self.config.jit_compile), reduce_retracing=True)
+        return Compiled(fn, jit_compile=bool(self.config.jit_compile), reduce_retracing=True)
 
     def _episode_logs(self):
         if not self._episode_returns:

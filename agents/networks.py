@@ -85,6 +85,14 @@ def dueling_head(trunk, n_actions: int, name="q"):
     return keras.Model(trunk.input, q, name=name)
 
 
+def combine_moments(mean, var, count, b_mean, b_var, b_count):
+    """Running ``(mean, var, count)`` with a batch's folded in (parallel Welford, as SB3's RunningMeanStd)."""
+    total = count + b_count
+    delta = b_mean - mean
+    m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
+    return mean + delta * b_count / total, m2 / total, total
+
+
 class ObsNormalizer(keras.layers.Layer):
     """Running mean/variance observation normalisation, clipped to ``[-clip, clip]``.
 
@@ -128,12 +136,8 @@ class ObsNormalizer(keras.layers.Layer):
             return
         batch = np.asarray(batch, dtype=np.float64).reshape(-1, self.dim)
         mean, var, count = (np.asarray(v.numpy(), np.float64) for v in (self.mean, self.var, self.count))
-        b_mean, b_var, b_count = batch.mean(0), batch.var(0), batch.shape[0]
-        total = count + b_count
-        delta = b_mean - mean
-        new_mean = mean + delta * b_count / total
-        m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
-        mean, var = new_mean.astype("float32"), (m2 / total).astype("float32")
+        mean, var, total = combine_moments(mean, var, count, batch.mean(0), batch.var(0), batch.shape[0])
+        mean, var = mean.astype("float32"), var.astype("float32")
         self.mean.assign(mean)
         self.var.assign(var)
         self.count.assign(float(total))
@@ -184,13 +188,9 @@ class RewardNormalizer(keras.layers.Layer):
         if self.returns is None or self.returns.shape != rewards.shape:
             self.returns = np.zeros(rewards.shape, np.float64)
         self.returns = self.returns * self.gamma + rewards
-        mean, var, count = self.stats
-        b_mean, b_var, b_count = self.returns.mean(), self.returns.var(), self.returns.size
-        total = count + b_count
-        delta = b_mean - mean
-        var = (var * count + b_var * b_count + delta**2 * count * b_count / total) / total
+        stats = combine_moments(*self.stats, self.returns.mean(), self.returns.var(), self.returns.size)
         # rounded as the float32 weights hold them, so that a run resumed from them goes on identically
-        self.stats = [float(np.float32(x)) for x in (mean + delta * b_count / total, var, total)]
+        self.stats = [float(np.float32(x)) for x in stats]
         self.returns[dones] = 0.0
         return np.clip(rewards / np.sqrt(self.stats[1] + self.epsilon), -self.clip, self.clip).astype(np.float32)
 

@@ -124,7 +124,6 @@ class OnPolicyAgent(Agent):
                                     np.int64 if self.discrete else np.float32, obs_dtype=self.obs_dtype)
         self._np_actor = None
         self._update_fn = self.graph(self._update)
-        self._update_concrete = {}  # batch shapes -> the traced update (``_call_update``)
 
     def _make_optimizer(self):
         return keras.optimizers.Adam(self.config.learning_rate, epsilon=1e-5)
@@ -231,20 +230,11 @@ class OnPolicyAgent(Agent):
         batch = self.rollout_batch(last_values)
         self._set_lr(self.optimizer, self.config.learning_rate)
         params = {k: tf.constant(v, tf.float32) for k, v in self.update_params().items()}
-        losses = self._call_update({k: tf.constant(v) for k, v in batch.items()}, params)
+        losses = self._update_fn({k: tf.constant(v) for k, v in batch.items()}, params)
         self.normalizer.update(self.buffer.obs)
         return losses
 
     # ------------------------------------------------------------------ the update (one graph call)
-
-    def _call_update(self, batch, params):
-        """The compiled update through its concrete function (one per batch shape), which skips
-        ``tf.function``'s argument matching (~0.3 ms of each A2C rollout)."""
-        key = tuple((k, tuple(v.shape)) for k, v in batch.items()) + tuple(params)
-        fn = self._update_concrete.get(key)
-        if fn is None:
-            fn = self._update_concrete[key] = self._update_fn.get_concrete_function(batch, params)
-        return fn(batch, params)
 
     def _gradient_step(self, batch, params, variables):
         with tf.GradientTape() as tape:
