@@ -1,7 +1,8 @@
 """Advantage Actor-Critic (Mnih et al. 2016, synchronous A2C).
 
 This file is A2C: its hyperparameters, its loss and one training step on each
-short rollout of ``n_steps`` x ``n_envs`` (PyTorch-style RMSprop, as in stable-baselines3).
+short rollout of ``n_steps`` x ``n_envs`` (RMSprop in PyTorch's form, as stable-baselines3's, or
+TensorFlow's, as rl-zoo's Atari settings).
 Rollouts, GAE and the update plumbing are ``agents.on_policy``'s.
 """
 
@@ -13,8 +14,9 @@ import tensorflow as tf
 
 from agents.config import OnPolicyConfig
 from agents.on_policy import OnPolicyAgent
-from agents.optim import RMSpropTorchLike
+from agents.optim import RMSpropTFLike, RMSpropTorchLike
 from agents.registry import register_agent
+from zoo.core.checks import check_choice
 
 __all__ = ["A2C", "A2CConfig", "actor_critic_loss"]
 
@@ -31,7 +33,18 @@ class A2CConfig(OnPolicyConfig):
     normalize_advantage: bool = False
     """Standardise advantages in each rollout."""
     rms_prop_eps: float = 1e-5
-    """RMSprop epsilon, added after the square root (PyTorch's form: ``agents.RMSpropTorchLike``)."""
+    """RMSprop epsilon."""
+    rms_prop_form: str = "torch"
+    """``"torch"``: epsilon after the square root, as PyTorch's RMSprop and so SB3's A2C
+    (``agents.RMSpropTorchLike``); ``"tf"``: inside it, the mean of squares starting at 1, as SB3's
+    ``RMSpropTFLike`` that rl-zoo's Atari A2C uses (``agents.RMSpropTFLike``)."""
+
+    def check(self, agent):
+        super().check(agent)
+        check_choice("rms_prop_form", self.rms_prop_form, RMS_PROP_FORMS, agent)
+
+
+RMS_PROP_FORMS = {"torch": RMSpropTorchLike, "tf": RMSpropTFLike}
 
 
 def actor_critic_loss(log_prob, entropy, values, advantages, returns, ent_coef, vf_coef):
@@ -50,8 +63,7 @@ class A2C(OnPolicyAgent):
     Config = A2CConfig
     loss_names = ("loss", "policy_loss", "value_loss", "entropy_loss")
     RL_ZOO = {
-        # rl-zoo's Atari A2C also uses RMSprop in TensorFlow's form (eps inside the root); dlzoo's is PyTorch's
-        "atari": dict(n_envs=16, ent_coef=0.01, vf_coef=0.25),
+        "atari": dict(n_envs=16, ent_coef=0.01, vf_coef=0.25, rms_prop_form="tf"),  # RMSpropTFLike, eps 1e-5
         "CartPole-v1": dict(n_envs=8, ent_coef=0.0),
         "Acrobot-v1": dict(n_envs=16, ent_coef=0.0, normalize_obs=True, normalize_reward=True),
         "Pendulum-v1": dict(n_envs=8, normalize_obs=True, normalize_reward=True, gae_lambda=0.9, n_steps=8, gamma=0.9,
@@ -63,7 +75,8 @@ class A2C(OnPolicyAgent):
     test_learns = {"Discrete": (dict(n_envs=4, n_steps=8, learning_rate=3e-3, net_arch=(32,)), 1000, 18)}
 
     def _make_optimizer(self):
-        return RMSpropTorchLike(self.config.learning_rate, rho=0.99, epsilon=self.config.rms_prop_eps)
+        form = RMS_PROP_FORMS[self.config.rms_prop_form]
+        return form(self.config.learning_rate, rho=0.99, epsilon=self.config.rms_prop_eps)
 
     def train_step(self, batch):
         cfg = self.config

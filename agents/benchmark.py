@@ -105,6 +105,10 @@ def sb3_kwargs(name, config):
     if name in ("PPO", "A2C"):
         on = dict(common, n_steps=c.n_steps, gae_lambda=c.gae_lambda, ent_coef=c.ent_coef, vf_coef=c.vf_coef,
                   max_grad_norm=c.max_grad_norm, normalize_advantage=c.normalize_advantage)
+        if name == "A2C" and c.rms_prop_form == "tf":  # rl-zoo's Atari optimizer
+            from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+            policy_kwargs.update(optimizer_class=RMSpropTFLike, optimizer_kwargs=dict(alpha=0.99, eps=c.rms_prop_eps))
         if name == "A2C":
             return dict(on, rms_prop_eps=c.rms_prop_eps)
         clip = (lambda p, v=c.clip_range: p * v) if c.clip_schedule == "linear" else c.clip_range
@@ -133,8 +137,9 @@ def sb3_settings_key(algo, env_id, steps, config):
         fields = {k: v for k, v in fields.items() if k not in _SDE_FIELDS[algo in ("PPO", "A2C")]}
     if fields.get("ortho_init") is True:  # SB3's default, which it always ran with
         del fields["ortho_init"]
-    if fields.get("normalize_reward") is False:  # as before the field existed
-        del fields["normalize_reward"]
+    for name, default in (("normalize_reward", False), ("rms_prop_form", "torch")):  # as before the field existed
+        if name in fields and fields[name] == default:
+            del fields[name]
     digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return f"sb3-{sb3.__version__}/{algo}/{env_id}/{steps}/{digest}"
 

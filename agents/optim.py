@@ -11,7 +11,8 @@ import tensorflow as tf
 
 from zoo.core.checks import check_number
 
-__all__ = ["apply_gradients", "clip_gradients", "polyak_update", "linear_schedule", "RMSpropTorchLike"]
+__all__ = ["apply_gradients", "clip_gradients", "polyak_update", "linear_schedule", "RMSpropTorchLike",
+           "RMSpropTFLike"]
 
 
 def clip_gradients(grads, max_grad_norm: float | None):
@@ -66,3 +67,24 @@ class RMSpropTorchLike(keras.optimizers.RMSprop):
         velocity = self._velocities[self._get_variable_index(variable)]
         self.assign(velocity, self.rho * velocity + (1.0 - self.rho) * keras.ops.square(gradient))
         self.assign_sub(variable, lr * gradient / (keras.ops.sqrt(velocity) + self.epsilon))
+
+
+@keras.saving.register_keras_serializable(package="agents")
+class RMSpropTFLike(keras.optimizers.RMSprop):
+    """RMSprop as TensorFlow 1 had it (stable-baselines3's ``RMSpropTFLike``, which rl-zoo's Atari A2C uses):
+    epsilon inside the square root, as Keras's, and the running mean of squares starting at 1, not 0.
+
+    Starting at 1 keeps the first steps ~``lr * g`` instead of ~``lr * g / |g| / sqrt(1 - rho)``: the 10x
+    jump of a zero start with ``rho=0.99``, which the original A2C's Atari settings were tuned without.
+    No momentum, not centered.
+    """
+
+    def __init__(self, learning_rate=7e-4, rho=0.99, epsilon=1e-5, name="rmsprop_tf_like", **kwargs):
+        super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, name=name, **kwargs)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        for velocity in self._velocities:
+            velocity.assign(keras.ops.ones_like(velocity))

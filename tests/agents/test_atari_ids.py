@@ -34,6 +34,8 @@ def test_agents_get_the_cnn_policy_and_rl_zoo_atari_settings():
     ppo = agents.make("PPO", GAME, n_envs=1, n_steps=8, batch_size=8)
     assert ppo.config.n_steps == 8 and ppo.config.clip_range == 0.1 and ppo.config.ent_coef == 0.01
     assert agents.make("PPO", "CartPole-v1").policy == "mlp"
+    a2c = agents.make("A2C", GAME, n_envs=1, n_steps=8)
+    assert isinstance(a2c.optimizer, agents.RMSpropTFLike) and a2c.config.vf_coef == 0.25  # rl-zoo's RMSpropTFLike
     rows = {name: (value, source) for name, value, source in resolve(agents.DQN, GAME).rows}
     assert rows["policy"] == ("cnn", "dlzoo default") and rows["learning_rate"] == (1e-4, "rl-zoo")
 

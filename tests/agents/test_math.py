@@ -211,3 +211,46 @@ def test_rmsprop_torch_like_adds_epsilon_after_the_square_root():
     w_torch = tf.Variable([1.0, -2.0])
     agents.RMSpropTorchLike(lr, rho=rho, epsilon=eps).apply_gradients([(tf.constant([0.5, -1e-3]), w_torch)])
     assert abs(w_torch.numpy()[1] + 2.0) > 5 * abs(w_keras.numpy()[1] + 2.0)
+
+
+RMSPROP_GRADS = ([0.5, -1e-3], [0.2, 3.0], [-1.0, 1e-4])
+
+
+def test_rmsprop_tf_like_starts_its_mean_of_squares_at_one():
+    """Three steps of ``agents.RMSpropTFLike``: epsilon inside the root, the mean of squares from 1."""
+    lr, rho, eps = 0.1, 0.9, 1e-2
+    w = tf.Variable([1.0, -2.0])
+    opt = agents.RMSpropTFLike(lr, rho=rho, epsilon=eps)
+    expected, v = np.array([1.0, -2.0]), np.ones(2)
+    for g in RMSPROP_GRADS:
+        opt.apply_gradients([(tf.constant(g), w)])
+        v = rho * v + (1 - rho) * np.square(g)
+        expected = expected - lr * np.asarray(g) / np.sqrt(v + eps)
+    np.testing.assert_allclose(w.numpy(), expected, rtol=1e-6)
+    opt.build([w])  # building again keeps the state
+    np.testing.assert_allclose(opt._velocities[0].numpy(), v, rtol=1e-6)
+
+
+def test_rmsprop_tf_like_matches_stable_baselines3_where_installed():
+    th = pytest.importorskip("torch")
+    sb2_compat = pytest.importorskip("stable_baselines3.common.sb2_compat.rmsprop_tf_like")
+    w_ref = th.nn.Parameter(th.tensor([1.0, -2.0]))
+    ref = sb2_compat.RMSpropTFLike([w_ref], lr=0.01, alpha=0.99, eps=1e-5)
+    w = tf.Variable([1.0, -2.0])
+    opt = agents.RMSpropTFLike(0.01, rho=0.99, epsilon=1e-5)
+    for g in RMSPROP_GRADS:
+        w_ref.grad = th.tensor(g)
+        ref.step()
+        opt.apply_gradients([(tf.constant(g), w)])
+    np.testing.assert_allclose(w.numpy(), w_ref.detach().numpy(), rtol=1e-6)
+
+
+def test_a2c_takes_either_rmsprop_form_and_refuses_others(tmp_path):
+    assert isinstance(agents.make("A2C", "CartPole-v1").optimizer, agents.RMSpropTorchLike)
+    a2c = agents.make("A2C", "CartPole-v1", rms_prop_form="tf", n_envs=2, n_steps=4, net_arch=(8,))
+    assert isinstance(a2c.optimizer, agents.RMSpropTFLike)
+    a2c.learn(16)
+    loaded = agents.load(a2c.save(tmp_path / "a2c"))
+    assert loaded.config.rms_prop_form == "tf" and isinstance(loaded.optimizer, agents.RMSpropTFLike)
+    with pytest.raises(ValueError, match=r"rms_prop_form.*'adam'.*'torch', 'tf'"):
+        agents.make("A2C", "CartPole-v1", rms_prop_form="adam")
