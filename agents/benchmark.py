@@ -20,8 +20,11 @@ The two libraries run alternately, seed by seed, in this one process tree; the
 wall-clock ratio dlzoo/SB3 is the median over the seeds that ran both here (time
 in evaluation callbacks excluded). SB3's returns are cached per SB3 version,
 settings and seed in ``--out``/sb3_cache.json and reused with ``--reuse-sb3`` on
-seeds beyond the first two (those are always timed afresh). Every row is saved
-with its commit to ``--out``/ALGO_ENV.json; ``--table`` writes ``--out``/agents.md.
+seeds beyond the first two (those are always timed afresh; ``--timed-seeds``). Every
+row is saved with its commit to ``--out``/ALGO_ENV.json; ``--table`` writes
+``--out``/agents.md. A row can run in pieces at one commit: its timed seeds in one
+process, the others in another (``--seeds 2,3,4 --timed-seeds 0 --reuse-sb3 --merge``,
+under ``nice`` so that it takes only the cores the timed piece leaves idle).
 
 SB3 runs with ``torch.set_num_threads(1)`` (``--torch-threads``): with torch's
 default pool on a loaded 2-core machine SB3's PPO ran ~15x slower.
@@ -56,6 +59,11 @@ TIMED_SEEDS = 2  # the first seeds of a row always run both libraries here, for 
 
 def row_id(algo, env):
     return f"{algo}_{env}"
+
+
+def row_steps(steps, scale):
+    """A row's steps at ``--scale`` (at least 1000)."""
+    return max(1000, int(steps * scale))
 
 
 def eval_every_steps(steps):
@@ -218,13 +226,14 @@ def load_json(path, default):
 
 
 def bench_row(algo, env_id, steps, seeds, args):
-    """Run one row on every seed; returns its record (also saved to ``--out``)."""
+    """Run one row on every seed; returns its record (also saved to ``--out``; with ``--merge``, joined
+    to the saved one)."""
     from zoo.core.io import atomic_json
     from zoo.reproduce.report import commit
 
     cache_path = os.path.join(args.out, "sb3_cache.json")
-    cache = load_json(cache_path, {})
-    ours, theirs, ratios = [], [], []
+    timed_seeds = TIMED_SEEDS if getattr(args, "timed_seeds", None) is None else args.timed_seeds
+    ours, theirs = [], []
     for i, seed in enumerate(seeds):
         seconds, final, kept, config = run_ours(algo, env_id, steps, seed)
         ours.append(dict(seed=seed, seconds=seconds, final=final, kept=kept))
@@ -233,25 +242,74 @@ def bench_row(algo, env_id, steps, seeds, args):
         if args.no_sb3:
             continue
         key = f"{sb3_settings_key(algo, env_id, steps, config)}/{seed}"
-        if i < TIMED_SEEDS or not args.reuse_sb3 or key not in cache:
+        cached = load_json(cache_path, {}).get(key)  # read afresh: another piece of the row may have added it
+        if i < timed_seeds or not args.reuse_sb3 or cached is None:
             sb3_seconds, sb3_final, sb3_kept = run_sb3(algo, env_id, steps, seed, config)
-            cache[key] = dict(final=sb3_final, kept=sb3_kept, seconds=sb3_seconds)
-            atomic_json(cache_path, cache)
-            ratios.append(seconds / sb3_seconds)
+            cached = dict(final=sb3_final, kept=sb3_kept, seconds=sb3_seconds)
+            atomic_json(cache_path, {**load_json(cache_path, {}), key: cached})
+            if i < timed_seeds or not args.reuse_sb3:  # alternated with dlzoo's run here
+                ours[-1]["ratio"] = seconds / sb3_seconds
             print(f"{algo} {env_id} {steps} steps seed {seed}: SB3   {sb3_seconds:.0f}s final {sb3_final:.1f} "
                   f"kept {sb3_kept:.1f}  (time ratio {seconds / sb3_seconds:.2f})", flush=True)
-        theirs.append(dict(seed=seed, **cache[key]))
+        theirs.append(dict(seed=seed, **cached))
     record = dict(algo=algo, env=env_id, steps=steps, seeds=list(seeds), commit=commit(),
-                  date=time.strftime("%Y-%m-%d %H:%M"), dlzoo=ours,
-                  final=summary(o["final"] for o in ours), kept=summary(o["kept"] for o in ours))
+                  date=time.strftime("%Y-%m-%d %H:%M"), dlzoo=ours)
     if theirs:
         import stable_baselines3
 
-        record.update(sb3_version=stable_baselines3.__version__, sb3=theirs,
-                      sb3_final=summary(t["final"] for t in theirs), sb3_kept=summary(t["kept"] for t in theirs),
-                      time_ratio=statistics.median(ratios) if ratios else None, timed_seeds=len(ratios))
-    atomic_json(os.path.join(args.out, row_id(algo, env_id) + ".json"), record)
+        record.update(sb3_version=stable_baselines3.__version__, sb3=theirs)
+    path = os.path.join(args.out, row_id(algo, env_id) + ".json")
+    if getattr(args, "merge", False):
+        record = merge_rows(load_json(path, None), record)
+    record = summarise(record)
+    atomic_json(path, record)
     return record
+
+
+def summarise(record):
+    """``record`` with the summaries of its per-seed entries: final, kept, SB3's, and the median time ratio
+    over the seeds that ran both libraries alternately."""
+    ours, theirs = record["dlzoo"], record.get("sb3") or []
+    record = dict(record, final=summary(o["final"] for o in ours), kept=summary(o["kept"] for o in ours))
+    if theirs:
+        ratios = [o["ratio"] for o in ours if "ratio" in o]
+        record.update(sb3_final=summary(t["final"] for t in theirs), sb3_kept=summary(t["kept"] for t in theirs),
+                      time_ratio=statistics.median(ratios) if ratios else None, timed_seeds=len(ratios))
+    return record
+
+
+def merge_problem(saved, algo, env_id, steps, with_sb3, this_commit):
+    """Why a piece of the ``algo``/``env_id`` row cannot join the ``saved`` one (``--merge``), or None."""
+    if saved is None:
+        return None
+    for field, value in (("commit", this_commit), ("steps", steps)):
+        if saved.get(field) != value:
+            return (f"--merge: the saved {algo}/{env_id} row has {field}={saved.get(field)!r}, this run {value!r}; "
+                    f"only pieces with the same {field} join (rerun the row whole, without --merge)")
+    if bool(saved.get("sb3")) != with_sb3:
+        return (f"--merge: one piece of the {algo}/{env_id} row has SB3's returns and the other not; run both with "
+                "SB3 (--reuse-sb3 --timed-seeds 0 takes them from the cache)")
+    return None
+
+
+def merge_rows(saved, new):
+    """One row from two pieces run at the same commit (``--merge``): the new piece's seeds replace the
+    saved piece's, the other seeds stay."""
+    problem = merge_problem(saved, new["algo"], new["env"], new["steps"], bool(new.get("sb3")), new["commit"])
+    if problem:
+        raise ValueError(problem)
+    if saved is None:
+        return new
+
+    def joined(key):
+        by_seed = {e["seed"]: e for e in saved.get(key) or []} | {e["seed"]: e for e in new.get(key) or []}
+        return [by_seed[seed] for seed in seeds if seed in by_seed]
+
+    seeds = list(saved["seeds"]) + [seed for seed in new["seeds"] if seed not in saved["seeds"]]
+    merged = dict(new, seeds=seeds, dlzoo=joined("dlzoo"))
+    if new.get("sb3"):
+        merged["sb3"] = joined("sb3")
+    return merged
 
 
 def fmt(s):
@@ -304,6 +362,12 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--table", action="store_true", help="only write the table of the saved rows")
     parser.add_argument("--out", default=os.path.join("docs", "results", "agents"),
                         help="where rows, the SB3 cache and agents.md go (default: docs/results/agents)")
+    parser.add_argument("--timed-seeds", type=int, default=None,
+                        help=f"how many of the first seeds run both libraries for the time ratio (default: "
+                             f"{TIMED_SEEDS}); 0 with --reuse-sb3: SB3's returns from the cache where they are")
+    parser.add_argument("--merge", action="store_true",
+                        help="join this run's seeds to the saved row made at the same commit: a row in pieces, "
+                             "e.g. --seeds 0,1 timed and --seeds 2,3,4 --timed-seeds 0 in another process")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads for SB3 (default: 1)")
     return parser
 
@@ -324,6 +388,18 @@ def run(args, error, emit=None) -> str:
         rows = [r for r in ROWS if any(fnmatch.fnmatch(f"{r[0]}/{r[1]}", p) for p in patterns)]
         if not rows:
             error(f"--only {args.only}: no row matches; rows: {', '.join(f'{a}/{e}' for a, e, _ in ROWS)}")
+        if args.timed_seeds is not None and args.timed_seeds < 0:
+            error(f"--timed-seeds {args.timed_seeds}: expected 0 or more")
+        if args.merge:
+            from zoo.reproduce.report import commit
+
+            this_commit = commit()
+            for algo, env_id, steps in rows:
+                saved = load_json(os.path.join(args.out, row_id(algo, env_id) + ".json"), None)
+                problem = merge_problem(saved, algo, env_id, row_steps(steps, args.scale), not args.no_sb3,
+                                        this_commit)
+                if problem:
+                    error(problem)
         if not args.no_sb3:
             try:
                 torch = require_sb3()
@@ -332,7 +408,7 @@ def run(args, error, emit=None) -> str:
             torch.set_num_threads(args.torch_threads)
     os.makedirs(args.out, exist_ok=True)
     if not args.table:
-        records = [bench_row(algo, env_id, max(1000, int(steps * args.scale)), seeds, args)
+        records = [bench_row(algo, env_id, row_steps(steps, args.scale), seeds, args)
                    for algo, env_id, steps in rows]
         if emit is not None:
             emit("agents", [dict(measure=f"{r['algo']} {r['env']} {r['steps']} steps wall-clock",

@@ -1,0 +1,91 @@
+"""The agents benchmark run in pieces: timed seeds in one process, the rest in another (``--merge``).
+
+The training is replaced by stand-ins that return fixed figures, so the bookkeeping (which seeds ran
+SB3, which count for the time ratio, the cache, the joined record) is what is tested.
+"""
+
+import argparse
+import json
+
+import pytest
+
+from agents import benchmark
+
+pytest.importorskip("stable_baselines3")
+
+
+class Config:
+    """What ``sb3_settings_key`` hashes."""
+
+    learning_rate = 1e-3
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """``run_ours``: 1 s, final = seed; ``run_sb3``: 4 s, final = 10 * seed; records SB3's seeds."""
+    sb3_seeds = []
+
+    def run_ours(algo, env_id, steps, seed):
+        return 1.0, float(seed), float(seed) + 0.5, Config()
+
+    def run_sb3(algo, env_id, steps, seed, config):
+        sb3_seeds.append(seed)
+        return 4.0, 10.0 * seed, 10.0 * seed + 0.5
+
+    monkeypatch.setattr(benchmark, "run_ours", run_ours)
+    monkeypatch.setattr(benchmark, "run_sb3", run_sb3)
+    monkeypatch.setattr(benchmark, "RESULTS_DIR", "/nonexistent")  # never the docs page
+    return sb3_seeds
+
+
+def bench(out, *argv):
+    parser = argparse.ArgumentParser()
+    benchmark.add_arguments(parser)
+
+    def error(message):
+        raise SystemExit(message)
+
+    benchmark.run(parser.parse_args(["--only", "PPO/CartPole-v1", "--out", str(out), *argv]), error)
+    return json.loads((out / "PPO_CartPole-v1.json").read_text())
+
+
+def test_untimed_pieces_join_the_timed_one(tmp_path, fake_training):
+    first = bench(tmp_path, "--seeds", "0,1", "--reuse-sb3")
+    assert fake_training == [0, 1] and first["time_ratio"] == 0.25 and first["timed_seeds"] == 2
+    key = next(iter(json.loads((tmp_path / "sb3_cache.json").read_text()))).rsplit("/", 1)[0]
+    cache = json.loads((tmp_path / "sb3_cache.json").read_text())
+    cache[f"{key}/2"] = dict(final=-7.0, kept=-6.0, seconds=99.0)  # another piece put seed 2 there
+    (tmp_path / "sb3_cache.json").write_text(json.dumps(cache))
+
+    row = bench(tmp_path, "--seeds", "2,3", "--timed-seeds", "0", "--reuse-sb3", "--merge")
+    assert fake_training == [0, 1, 3]  # seed 2 from the cache, read when its turn came
+    assert row["seeds"] == [0, 1, 2, 3] and [o["seed"] for o in row["dlzoo"]] == [0, 1, 2, 3]
+    assert row["final"]["values"] == [0.0, 1.0, 2.0, 3.0] and row["sb3_final"]["values"] == [0.0, 10.0, -7.0, 30.0]
+    assert row["time_ratio"] == 0.25 and row["timed_seeds"] == 2  # seed 3's SB3 run was not alternated
+    assert len(json.loads((tmp_path / "sb3_cache.json").read_text())) == 4  # seed 3 added, nothing lost
+
+    again = bench(tmp_path, "--seeds", "1", "--merge", "--reuse-sb3")  # a rerun seed replaces its entry
+    assert again["seeds"] == [0, 1, 2, 3] and again["timed_seeds"] == 2
+
+
+def test_without_reuse_every_seed_is_timed(tmp_path, fake_training):
+    row = bench(tmp_path, "--seeds", "0,1,2", "--timed-seeds", "1")
+    assert fake_training == [0, 1, 2] and row["timed_seeds"] == 3
+
+
+def test_merge_refuses_a_row_from_another_commit_before_training(tmp_path, fake_training, monkeypatch):
+    bench(tmp_path, "--seeds", "0")
+    saved = json.loads((tmp_path / "PPO_CartPole-v1.json").read_text())
+    (tmp_path / "PPO_CartPole-v1.json").write_text(json.dumps(dict(saved, commit="0000000")))
+    monkeypatch.setattr(benchmark, "run_ours", lambda *a: pytest.fail("trained before refusing"))
+    with pytest.raises(SystemExit, match=r"--merge: the saved PPO/CartPole-v1 row has commit='0000000', this run"):
+        bench(tmp_path, "--seeds", "1", "--merge")
+    with pytest.raises(SystemExit, match=r"--timed-seeds -1: expected 0 or more"):
+        bench(tmp_path, "--timed-seeds", "-1")
+
+
+def test_merge_refuses_joining_a_piece_without_sb3(tmp_path, fake_training, monkeypatch):
+    bench(tmp_path, "--seeds", "0")
+    monkeypatch.setattr(benchmark, "run_ours", lambda *a: pytest.fail("trained before refusing"))
+    with pytest.raises(SystemExit, match=r"one piece of the PPO/CartPole-v1 row has SB3's returns and the other not"):
+        bench(tmp_path, "--seeds", "1", "--merge", "--no-sb3")
