@@ -109,6 +109,10 @@ def sb3_kwargs(name, config):
         policy_kwargs["log_std_init"] = c.log_std_init
     if name in ("PPO", "A2C"):
         policy_kwargs["ortho_init"] = c.ortho_init
+    if getattr(c, "use_expln", False):
+        policy_kwargs["use_expln"] = True
+    if getattr(c, "use_sde_at_warmup", False):
+        sde["use_sde_at_warmup"] = True
     common = dict(learning_rate=lr, gamma=c.gamma, policy_kwargs=policy_kwargs, **sde)
     if name in ("PPO", "A2C"):
         on = dict(common, n_steps=c.n_steps, gae_lambda=c.gae_lambda, ent_coef=c.ent_coef, vf_coef=c.vf_coef,
@@ -145,7 +149,8 @@ def sb3_settings_key(algo, env_id, steps, config):
         fields = {k: v for k, v in fields.items() if k not in _SDE_FIELDS[algo in ("PPO", "A2C")]}
     if fields.get("ortho_init") is True:  # SB3's default, which it always ran with
         del fields["ortho_init"]
-    for name, default in (("normalize_reward", False), ("rms_prop_form", "torch")):  # as before the field existed
+    for name, default in (("normalize_reward", False), ("rms_prop_form", "torch"), ("use_expln", False),
+                          ("use_sde_at_warmup", False)):  # as before the field existed
         if name in fields and fields[name] == default:
             del fields[name]
     digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -112,6 +112,8 @@ class OnPolicyConfig(AgentConfig):
     """Generalized state-dependent exploration (``agents.gsde``, Box actions): noise ``latent(s) @ W``."""
     sde_sample_freq: int = -1
     """With ``use_sde``: steps between two draws of the noise matrices (-1: one draw per rollout)."""
+    use_expln: bool = False
+    """With ``use_sde``: the noise std is ``exp`` below 0 and ``log1p(x) + 1`` above (SB3's ``use_expln``)."""
 
     _positive = ("n_steps",)
 

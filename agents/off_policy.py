@@ -124,7 +124,7 @@ class OffPolicyAgent(Agent):
             obs = self._last_obs
             if self.sde is not None:
                 self._resample_noise()
-            if self.num_timesteps < cfg.learning_starts:
+            if self.num_timesteps < cfg.learning_starts and not getattr(cfg, "use_sde_at_warmup", False):
                 action = self._random_action()
             else:
                 action = self._explore(obs)
@@ -168,7 +168,10 @@ class OffPolicyAgent(Agent):
 
     def _resample_noise(self):
         """gSDE: new noise matrices when a collection phase starts and every ``sde_sample_freq`` steps (as SB3)."""
-        freq, steps = self.config.sde_sample_freq, self._since_train // self.n_envs
+        cfg = self.config
+        freq, steps = cfg.sde_sample_freq, self._since_train // self.n_envs
+        if getattr(cfg, "use_sde_at_warmup", False) and self.num_timesteps < cfg.learning_starts:
+            steps %= max(1, cfg.train_freq // self.n_envs)  # SB3 collects the warm-up in train_freq phases too
         if self.sde.matrices is None or steps == 0 or (freq > 0 and steps % freq == 0):
             self.sde.resample(self.n_envs, self.np_rng)
 

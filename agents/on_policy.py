@@ -111,7 +111,7 @@ class OnPolicyAgent(Agent):
         if cfg.use_sde:
             shape = (SDEPolicy.latent_dim(networks["actor"]), self.action_dim)
             networks["log_std"] = Parameter(shape, cfg.log_std_init, name="log_std")
-            self.sde = SDEPolicy(networks["actor"], networks["log_std"], nets)
+            self.sde = SDEPolicy(networks["actor"], networks["log_std"], nets, expln=cfg.use_expln)
         elif not self.discrete:
             networks["log_std"] = Parameter(self.action_dim, cfg.log_std_init, name="log_std")
         self.optimizer = self._make_optimizer()

@@ -49,6 +49,10 @@ class SACConfig(OffPolicyConfig):
     """With ``use_sde``: steps between two draws of the noise matrices (-1: once per collection phase)."""
     log_std_init: float = -3.0
     """With ``use_sde``: the initial log std of gSDE's noise weights (stable-baselines3's SAC default)."""
+    use_expln: bool = False
+    """With ``use_sde``: the noise std is ``exp`` below 0 and ``log1p(x) + 1`` above (SB3's ``use_expln``)."""
+    use_sde_at_warmup: bool = False
+    """With ``use_sde``: act with gSDE before ``learning_starts`` instead of uniformly at random (SB3's)."""
 
     _positive = OffPolicyConfig._positive + ("n_critics", "target_update_interval", "ent_coef_init")
 
@@ -97,7 +101,7 @@ class SAC(OffPolicyAgent):
             actor_vars += networks["log_std"].trainable_variables
             # SB3's SAC: the latent learns through the noise; the mean is clipped to [-2, 2] before tanh
             self.sde = SDEPolicy(networks["actor"], networks["log_std"], nets, squash=True, learn_features=True,
-                                 mean_clip=2.0)
+                                 mean_clip=2.0, expln=cfg.use_expln)
         self.critic_keys = [f"critic_{i}" for i in range(cfg.n_critics)]
         for key in self.critic_keys:
             networks[key] = nets.critic(self.action_dim, *arch, key, critic_features, stop_gradient=nets.share)

@@ -9,7 +9,7 @@ import tensorflow as tf
 from agent_checks import IDENTITY_ENV, vec
 
 import agents
-from agents.gsde import StateDependentNoise, sde_std
+from agents.gsde import StateDependentNoise, noise_std, sde_std
 
 RNG = np.random.default_rng(0)
 MEAN = RNG.normal(size=(5, 2)).astype(np.float32)
@@ -42,12 +42,28 @@ def test_squashed_density_subtracts_the_tanh_correction():
     np.testing.assert_allclose(logp.numpy(), gauss - np.sum(np.log(1 - np.tanh(u) ** 2), -1), rtol=1e-3, atol=1e-3)
 
 
-def test_matches_stable_baselines3_where_installed():
+def test_expln_is_exp_below_zero_and_log1p_plus_one_above():
+    log_std = np.array([[-2.0, 0.0], [0.5, 3.0]], np.float32)
+    want = np.array([[math.exp(-2.0), 1.0], [math.log1p(0.5 + 1e-6) + 1, math.log1p(3.0 + 1e-6) + 1]])
+    np.testing.assert_allclose(noise_std(log_std, expln=True), want, rtol=1e-6)
+    np.testing.assert_allclose(noise_std(tf.constant(log_std), expln=True).numpy(), want, rtol=1e-6)
+    latent = LATENT[:, :2]
+    np.testing.assert_allclose(sde_std(latent, log_std, expln=True),
+                               np.sqrt(latent.astype(np.float64) ** 2 @ want**2 + 1e-6), rtol=1e-5)
+    big = tf.Variable([[100.0]])  # exp(100) overflows float32: the other branch must not poison the gradient
+    with tf.GradientTape() as tape:
+        value = noise_std(big, expln=True)
+    assert np.isfinite(tape.gradient(value, big).numpy()).all()
+
+
+@pytest.mark.parametrize("expln", [False, True])
+def test_matches_stable_baselines3_where_installed(expln):
     th = pytest.importorskip("torch")
     sb3 = pytest.importorskip("stable_baselines3.common.distributions")
-    ref = sb3.StateDependentNoiseDistribution(2, full_std=True).proba_distribution(
-        th.tensor(MEAN), th.tensor(LOG_STD), th.tensor(LATENT))
-    ours = StateDependentNoise(tf.constant(MEAN), tf.constant(LOG_STD), tf.constant(LATENT))
+    log_std = LOG_STD + (1.5 if expln else 0.0)  # some above 0, where expln differs from exp
+    ref = sb3.StateDependentNoiseDistribution(2, full_std=True, use_expln=expln).proba_distribution(
+        th.tensor(MEAN), th.tensor(log_std), th.tensor(LATENT))
+    ours = StateDependentNoise(tf.constant(MEAN), tf.constant(log_std), tf.constant(LATENT), expln=expln)
     np.testing.assert_allclose(ours.log_prob(tf.constant(ACTIONS)).numpy(),
                                ref.log_prob(th.tensor(ACTIONS)).numpy(), rtol=1e-5)
     np.testing.assert_allclose(ours.entropy().numpy(), ref.entropy().numpy(), rtol=1e-5)
@@ -58,8 +74,9 @@ def ppo(**params):
     return agents.make("PPO", "Pendulum-v1", seed=0, **{**base, **params})
 
 
-def test_numpy_acting_matches_the_tensorflow_density():
-    agent = ppo()
+@pytest.mark.parametrize("expln", [False, True])
+def test_numpy_acting_matches_the_tensorflow_density(expln):
+    agent = ppo(use_expln=expln, log_std_init=1.0 if expln else 0.0)
     agent._reset_env()
     agent._sync_numpy()
     agent.sde.resample(agent.n_envs, agent.np_rng)
@@ -101,6 +118,23 @@ def test_off_policy_noise_is_redrawn_when_each_collection_phase_starts(monkeypat
     monkeypatch.setattr(agent.sde, "resample", lambda n, rng: (calls.append(agent.num_timesteps), original(n, rng)))
     agent.learn(32)
     assert calls == [0, 8, 16, 24]
+
+
+def test_sac_acts_with_gsde_during_warm_up_with_use_sde_at_warmup(monkeypatch):
+    params = dict(use_sde=True, learning_starts=32, train_freq=8, gradient_steps=1, batch_size=8, net_arch=(8,),
+                  log_interval=16, use_rl_zoo=False)
+    agent = agents.make("SAC", "Pendulum-v1", seed=0, use_sde_at_warmup=True, **params)
+    monkeypatch.setattr(agent, "_random_action", lambda: pytest.fail("a uniform action in the warm-up"))
+    draws = []
+    original = agent.sde.resample
+    monkeypatch.setattr(agent.sde, "resample", lambda n, rng: (draws.append(agent.num_timesteps), original(n, rng)))
+    agent.learn(48)
+    assert draws == [0, 8, 16, 24, 32, 40]  # a new matrix per train_freq phase, in the warm-up too (as SB3)
+    uniform = agents.make("SAC", "Pendulum-v1", seed=0, **params)
+    calls = []
+    monkeypatch.setattr(uniform, "_random_action", lambda: calls.append(1) or np.zeros((1, 1), np.float32))
+    uniform.learn(48)
+    assert len(calls) == 32
 
 
 @pytest.mark.parametrize("name,params,steps", [
@@ -147,6 +181,9 @@ def test_rl_zoo_settings_use_gsde_where_rl_zoo_does():
     ("PPO", "Pendulum-v1", dict(use_sde=True, sde_sample_freq=0), r"sde_sample_freq.*-1.*positive"),
     ("SAC", "Pendulum-v1", dict(use_sde=True, sde_sample_freq=-2), r"sde_sample_freq"),
     ("TD3", "Pendulum-v1", dict(use_sde=True), r"unknown hyperparameter 'use_sde'"),
+    ("PPO", "Pendulum-v1", dict(use_sde=False, use_expln=True), r"use_expln=True.*False unless use_sde=True"),
+    ("SAC", "Pendulum-v1", dict(use_sde_at_warmup=True), r"use_sde_at_warmup=True.*False unless use_sde=True"),
+    ("PPO", "Pendulum-v1", dict(use_sde_at_warmup=True), r"unknown hyperparameter 'use_sde_at_warmup'"),
 ])
 def test_bad_gsde_arguments_are_refused(name, env, params, match):
     with pytest.raises(ValueError, match=match):
