@@ -252,10 +252,11 @@ def bench_row(algo, env_id, steps, seeds, args):
             sb3_seconds, sb3_final, sb3_kept = run_sb3(algo, env_id, steps, seed, config)
             cached = dict(final=sb3_final, kept=sb3_kept, seconds=sb3_seconds)
             atomic_json(cache_path, {**load_json(cache_path, {}), key: cached})
-            if i < timed_seeds or not args.reuse_sb3:  # alternated with dlzoo's run here
+            timed = i < timed_seeds or not args.reuse_sb3  # alternated with dlzoo's run here
+            if timed:
                 ours[-1]["ratio"] = seconds / sb3_seconds
             print(f"{algo} {env_id} {steps} steps seed {seed}: SB3   {sb3_seconds:.0f}s final {sb3_final:.1f} "
-                  f"kept {sb3_kept:.1f}  (time ratio {seconds / sb3_seconds:.2f})", flush=True)
+                  f"kept {sb3_kept:.1f}" + (f"  (time ratio {seconds / sb3_seconds:.2f})" if timed else ""), flush=True)
         theirs.append(dict(seed=seed, **cached))
     record = dict(algo=algo, env=env_id, steps=steps, seeds=list(seeds), commit=commit(),
                   date=time.strftime("%Y-%m-%d %H:%M"), dlzoo=ours)
