@@ -98,7 +98,7 @@ def sb3_kwargs(name, config):
     """stable-baselines3 arguments equal to a dlzoo agent's configuration."""
     import numpy as np
     import torch
-    from stable_baselines3.common.noise import NormalActionNoise
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
     c = config
     lr = (lambda p, lr=c.learning_rate: p * lr) if c.lr_schedule == "linear" else c.learning_rate
@@ -136,7 +136,8 @@ def sb3_kwargs(name, config):
     if name in ("TD3", "DDPG"):
         extra = dict(policy_delay=c.policy_delay, target_policy_noise=c.target_policy_noise,
                      target_noise_clip=c.target_noise_clip) if name == "TD3" else {}
-        return dict(off, action_noise=NormalActionNoise(np.zeros(1), c.action_noise * np.ones(1)), **extra)
+        noise = OrnsteinUhlenbeckActionNoise if c.action_noise_type == "ornstein-uhlenbeck" else NormalActionNoise
+        return dict(off, action_noise=noise(np.zeros(1), c.action_noise * np.ones(1)), **extra)
     raise ValueError(f"no stable-baselines3 mapping for {name!r}")
 
 
@@ -150,7 +151,7 @@ def sb3_settings_key(algo, env_id, steps, config):
     if fields.get("ortho_init") is True:  # SB3's default, which it always ran with
         del fields["ortho_init"]
     for name, default in (("normalize_reward", False), ("rms_prop_form", "torch"), ("use_expln", False),
-                          ("use_sde_at_warmup", False)):  # as before the field existed
+                          ("use_sde_at_warmup", False), ("action_noise_type", "normal")):  # as before the field existed
         if name in fields and fields[name] == default:
             del fields[name]
     digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]

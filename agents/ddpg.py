@@ -36,5 +36,5 @@ class DDPG(TD3):
     RL_ZOO = {
         "Pendulum-v1": dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000, action_noise=0.1,
                             gradient_steps=1, train_freq=1, learning_rate=1e-3, net_arch=(400, 300)),
-        "MountainCarContinuous-v0": dict(action_noise=0.5, learning_rate=1e-3),
+        "MountainCarContinuous-v0": dict(action_noise=0.5, action_noise_type="ornstein-uhlenbeck", learning_rate=1e-3),
     }

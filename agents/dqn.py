@@ -134,7 +134,7 @@ class DQN(OffPolicyAgent):
                                        cfg.exploration_fraction, self._progress)
         return super()._explore(obs)
 
-    def _on_step(self):
+    def _on_step(self, dones):
         self._steps_since_target += self.n_envs
         if self._steps_since_target >= self.config.target_update_interval:
             self._steps_since_target = 0

@@ -71,8 +71,9 @@ class OffPolicyAgent(Agent):
         apply_gradients(optimizer, [g for g, _ in pairs], [v for _, v in pairs], max_norm)
         return loss
 
-    def _on_step(self):
-        """Called after every vector step (DQN's target network copy)."""
+    def _on_step(self, dones):
+        """Called after every vector step, with the envs whose episode ended (DQN's target network copy,
+        TD3's Ornstein-Uhlenbeck noise)."""
 
     def _optimizers(self):
         """``[(optimizer, initial learning rate)]`` for the learning-rate schedule."""
@@ -128,11 +129,11 @@ class OffPolicyAgent(Agent):
                 action = self._random_action()
             else:
                 action = self._explore(obs)
-            next_obs, rewards, terminated, _, final_obs = self._env_step(self._to_env(action))
+            next_obs, rewards, terminated, truncated, final_obs = self._env_step(self._to_env(action))
             self.replay.add(obs, action, rewards, final_obs, terminated)
             self._last_obs = next_obs
             self._since_train += self.n_envs
-            self._on_step()
+            self._on_step(terminated | truncated)
             if self.num_timesteps >= cfg.learning_starts and self._since_train >= cfg.train_freq:
                 steps = cfg.gradient_steps if cfg.gradient_steps > 0 else self._since_train // self.n_envs
                 self._since_train = 0

@@ -12,6 +12,7 @@ import dataclasses
 
 import gymnasium as gym
 import keras
+import numpy as np
 import tensorflow as tf
 
 from agents import distributions
@@ -20,8 +21,9 @@ from agents.off_policy import OffPolicyAgent
 from agents.optim import polyak_update
 from agents.policies import unique_variables
 from agents.registry import register_agent
+from zoo.core.checks import check_choice, fail
 
-__all__ = ["TD3", "TD3Config", "critic_input"]
+__all__ = ["TD3", "TD3Config", "critic_input", "ornstein_uhlenbeck_step"]
 
 
 @dataclasses.dataclass
@@ -39,9 +41,28 @@ class TD3Config(OffPolicyConfig):
     target_noise_clip: float = 0.5
     """Clip of that noise."""
     action_noise: float = 0.1
-    """Std of the Gaussian exploration noise (in [-1, 1] action units; rl-zoo's ``normal`` 0.1)."""
+    """Scale of the exploration noise (in [-1, 1] action units; rl-zoo's ``noise_std``)."""
+    action_noise_type: str = "normal"
+    """``"normal"``: Gaussian noise of std ``action_noise`` on every action after ``learning_starts``;
+    ``"ornstein-uhlenbeck"``: stable-baselines3's ``OrnsteinUhlenbeckActionNoise`` of sigma
+    ``action_noise`` (theta 0.15, dt 0.01, reset when an episode ends), temporally correlated, from the
+    first step on, as rl-zoo's ``noise_type``."""
 
     _positive = OffPolicyConfig._positive + ("n_critics", "policy_delay")
+
+    def check(self, agent):
+        super().check(agent)
+        check_choice("action_noise_type", self.action_noise_type, NOISE_TYPES, agent)
+        if not self.action_noise >= 0:
+            fail("action_noise", self.action_noise, "a number >= 0", agent)
+
+
+NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
+
+
+def ornstein_uhlenbeck_step(noise, sigma, rng, theta=0.15, dt=1e-2):
+    """One step of stable-baselines3's Ornstein-Uhlenbeck noise (mean 0) from ``noise``, in float64."""
+    return noise - theta * noise * dt + sigma * np.sqrt(dt) * rng.standard_normal(noise.shape)
 
 
 def critic_input(obs, actions):
@@ -67,7 +88,7 @@ class TD3(OffPolicyAgent):
     RL_ZOO = {
         "Pendulum-v1": dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000, action_noise=0.1,
                             gradient_steps=1, train_freq=1, learning_rate=1e-3, net_arch=(400, 300)),
-        "MountainCarContinuous-v0": dict(action_noise=0.5, learning_rate=1e-3),
+        "MountainCarContinuous-v0": dict(action_noise=0.5, action_noise_type="ornstein-uhlenbeck", learning_rate=1e-3),
         "LunarLanderContinuous-v3": dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000,
                                          action_noise=0.1, gradient_steps=1, train_freq=1,
                                          learning_rate=1e-3, net_arch=(400, 300)),
@@ -90,6 +111,7 @@ class TD3(OffPolicyAgent):
             if key.startswith("target_"):
                 networks[key].set_weights(networks[key[len("target_"):]].get_weights())
         self.critic_keys = [f"critic_{i}" for i in range(cfg.n_critics)]
+        self._ou = None  # the Ornstein-Uhlenbeck noise of each env, with action_noise_type="ornstein-uhlenbeck"
         self.actor_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.critic_optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.actor_optimizer.build(networks["actor"].trainable_variables)
@@ -98,6 +120,51 @@ class TD3(OffPolicyAgent):
 
     def _optimizers(self):
         return [(self.actor_optimizer, self.config.learning_rate), (self.critic_optimizer, self.config.learning_rate)]
+
+    # ------------------------------------------------------------------ Ornstein-Uhlenbeck exploration
+
+    def _noise(self):
+        """The next Ornstein-Uhlenbeck noise of every env (state in ``self._ou``, float64 as SB3's)."""
+        if self._ou is None:
+            self._ou = np.zeros((self.n_envs, self.action_dim))
+        self._ou = ornstein_uhlenbeck_step(self._ou, self.config.action_noise, self.np_rng)
+        return self._ou
+
+    def _correlated(self):
+        return self.config.action_noise_type == "ornstein-uhlenbeck"
+
+    def _explore(self, obs):
+        if not self._correlated():
+            return super()._explore(obs)
+        return np.clip(self._np_forward(obs) + self._noise(), -1.0, 1.0).astype(np.float32)
+
+    def _random_action(self):  # SB3 adds its noise to the warm-up's uniform actions too
+        action = super()._random_action()
+        return np.clip(action + self._noise(), -1.0, 1.0).astype(np.float32) if self._correlated() else action
+
+    def _on_step(self, dones):
+        if self._ou is not None and dones.any():
+            self._ou[dones] = 0.0
+
+    def _reset_env(self):
+        super()._reset_env()
+        self._ou = None
+
+    def _checkpoint_state(self):
+        state = super()._checkpoint_state()
+        if self._ou is not None:
+            state["ou_noise"] = self._ou
+        return state
+
+    def _restore_state(self, arrays):
+        arrays = dict(arrays)
+        noise = arrays.pop("ou_noise", None)
+        restore = super()._restore_state(arrays)
+
+        def restore_all():
+            restore()
+            self._ou = None if noise is None else np.array(noise, np.float64)
+        return restore_all
 
     def action_distribution(self, action):
         return distributions.noisy_deterministic(action, self.config.action_noise)

@@ -254,3 +254,19 @@ def test_a2c_takes_either_rmsprop_form_and_refuses_others(tmp_path):
     assert loaded.config.rms_prop_form == "tf" and isinstance(loaded.optimizer, agents.RMSpropTFLike)
     with pytest.raises(ValueError, match=r"rms_prop_form.*'adam'.*'torch', 'tf'"):
         agents.make("A2C", "CartPole-v1", rms_prop_form="adam")
+
+
+def test_ornstein_uhlenbeck_step_by_hand_and_against_stable_baselines3():
+    from agents.td3 import ornstein_uhlenbeck_step
+
+    rng, noise = np.random.default_rng(3), np.array([[0.2, -0.1]])
+    draw = np.random.default_rng(3).standard_normal((1, 2))
+    want = noise - 0.15 * noise * 0.01 + 0.5 * 0.1 * draw
+    np.testing.assert_allclose(ornstein_uhlenbeck_step(noise, 0.5, rng), want)
+    sb3_noise = pytest.importorskip("stable_baselines3.common.noise")
+    ref = sb3_noise.OrnsteinUhlenbeckActionNoise(np.zeros(2), 0.5 * np.ones(2))
+    np.random.seed(7)  # SB3 draws from NumPy's global generator: the same draws through a RandomState(7)
+    ours, legacy = np.zeros(2), np.random.RandomState(7)
+    for _ in range(5):
+        ours = ornstein_uhlenbeck_step(ours, 0.5, legacy)
+        np.testing.assert_allclose(ours.astype(np.float32), ref(), rtol=1e-6)

@@ -281,7 +281,8 @@ BUILT_IN = [n for n in agents.list_agents() if agents.registry.agent_class(n).__
 @pytest.mark.parametrize("name,extra", [(n, {}) for n in BUILT_IN if n not in resume_script.RUNS]  # not VPG
                          + [("PPO", {"use_sde": True, "sde_sample_freq": 8}),
                             ("SAC", {"use_sde": True, "train_freq": 6}),  # SAC: a checkpoint mid-phase
-                            ("A2C", {"normalize_reward": True}), ("TD3", {"normalize_reward": True})])
+                            ("A2C", {"normalize_reward": True}), ("TD3", {"normalize_reward": True}),
+                            ("TD3", {"action_noise_type": "ornstein-uhlenbeck"})])  # its noise state restored
 def test_every_agent_resumes_exactly(name, extra, tmp_path):
     """Registry-driven (PPO and DQN have the SIGKILL test): resuming from the first checkpoint ends
     where the whole run did; with gSDE too (SAC's noise matrices are in the checkpoint)."""
