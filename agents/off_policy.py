@@ -107,6 +107,10 @@ class OffPolicyAgent(Agent):
             return self.sde.act(self.normalizer.numpy(obs))[0]
         return self.action_distribution(self._np_forward(obs)).sample(self.np_rng)
 
+    def _uniform_warm_up(self) -> bool:
+        """Whether this step is a uniformly random warm-up action (before ``learning_starts``)."""
+        return self.num_timesteps < self.config.learning_starts
+
     def _random_action(self):
         if self.discrete:
             return self.np_rng.integers(0, self.n_actions, size=self.n_envs)
@@ -125,7 +129,7 @@ class OffPolicyAgent(Agent):
             obs = self._last_obs
             if self.sde is not None:
                 self._resample_noise()
-            if self.num_timesteps < cfg.learning_starts and not getattr(cfg, "use_sde_at_warmup", False):
+            if self._uniform_warm_up():
                 action = self._random_action()
             else:
                 action = self._explore(obs)
@@ -171,7 +175,7 @@ class OffPolicyAgent(Agent):
         """gSDE: new noise matrices when a collection phase starts and every ``sde_sample_freq`` steps (as SB3)."""
         cfg = self.config
         freq, steps = cfg.sde_sample_freq, self._since_train // self.n_envs
-        if getattr(cfg, "use_sde_at_warmup", False) and self.num_timesteps < cfg.learning_starts:
+        if self.num_timesteps < cfg.learning_starts and not self._uniform_warm_up():  # gSDE in the warm-up
             steps %= max(1, cfg.train_freq // self.n_envs)  # SB3 collects the warm-up in train_freq phases too
         if self.sde.matrices is None or steps == 0 or (freq > 0 and steps % freq == 0):
             self.sde.resample(self.n_envs, self.np_rng)

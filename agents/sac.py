@@ -120,6 +120,9 @@ class SAC(OffPolicyAgent):
         self.alpha_optimizer.build(networks["log_alpha"].trainable_variables)
         return networks, "actor", self.actor_optimizer
 
+    def _uniform_warm_up(self):  # use_sde_at_warmup: gSDE's actions in the warm-up, as SB3
+        return super()._uniform_warm_up() and not self.config.use_sde_at_warmup
+
     def _optimizers(self):
         lr = self.config.learning_rate
         return [(self.actor_optimizer, lr), (self.critic_optimizer, lr), (self.alpha_optimizer, lr)]
