@@ -140,6 +140,9 @@ class OffPolicyConfig(AgentConfig):
     activation: str = "relu"
     net_arch: tuple = (256, 256)
     max_grad_norm: float | None = None
+    torch_init: bool = True
+    """stable-baselines3's (PyTorch's) initialisation: kernels and biases uniform in ``±1/sqrt(fan_in)``
+    (``agents.initializers``). False: Keras's Glorot-uniform kernels and zero biases."""
 
     _positive = ("buffer_size", "batch_size", "train_freq", "log_interval")
 

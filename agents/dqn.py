@@ -115,6 +115,7 @@ class DQN(OffPolicyAgent):
             return self.nets.net(self.n_actions, cfg.net_arch, cfg.activation, name)
 
         networks = {"q": q_net("q"), "q_target": q_net("q_target")}
+        self._initialise(networks["q"])
         networks["q_target"].set_weights(networks["q"].get_weights())
         self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.optimizer.build(networks["q"].trainable_variables)

@@ -18,6 +18,7 @@ import tensorflow as tf
 from agents.base import Agent
 from agents.buffers import ReplayBuffer
 from agents.config import OffPolicyConfig
+from agents.initializers import torch_default_init
 from agents.optim import apply_gradients
 from agents.policies import unique
 
@@ -80,6 +81,13 @@ class OffPolicyAgent(Agent):
         return [(self.optimizer, self.config.learning_rate)]
 
     # ------------------------------------------------------------------ machinery
+
+    def _initialise(self, *models):
+        """PyTorch's initialisation of the online ``models`` (``torch_init``, as stable-baselines3),
+        called by ``_build`` before the target networks copy them. A zoo backbone keeps its weights."""
+        if self.config.torch_init:
+            keep = () if self.nets.name in ("mlp", "cnn") else (self.nets.name,)
+            torch_default_init(models, self.seed, keep)
 
     def _setup(self):
         cfg = self.config

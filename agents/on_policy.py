@@ -21,42 +21,13 @@ from agents.base import Agent
 from agents.buffers import RolloutBuffer, compute_gae
 from agents.config import OnPolicyConfig
 from agents.gsde import SDEPolicy, check_sde
+from agents.initializers import ORTHO_GAINS, orthogonal_init  # noqa: F401  (their old import path)
 from agents.networks import Parameter
 from agents.numpy_forward import VariableReader
 from agents.optim import apply_gradients
 from agents.policies import unique_variables
 
 __all__ = ["OnPolicyAgent", "orthogonal_init"]
-
-#: stable-baselines3's ``ActorCriticPolicy`` gains: hidden (and feature) layers, then each network's head
-ORTHO_GAINS = {"hidden": 2**0.5, "actor": 0.01, "critic": 1.0}
-
-
-def orthogonal_init(networks: dict, seed: int, init_extractor: bool = False):
-    """Orthogonal kernels and zero biases in the Dense layers of ``networks["actor"]`` and
-    ``networks["critic"]`` (and the Conv2D layers of a Nature CNN with ``init_extractor``), with
-    ``ORTHO_GAINS``, as stable-baselines3's ``ortho_init``. A zoo image backbone keeps its own
-    initialisation (and any pretrained weights). Seeded: the same ``seed`` gives the same weights.
-    """
-    done = set()
-    for key in ("actor", "critic"):
-        if key not in networks:
-            continue
-        layers = []
-        for layer in networks[key].layers:
-            inner = layer.layers if isinstance(layer, keras.Model) else [layer]  # a feature extractor
-            if isinstance(layer, keras.Model) and not init_extractor:
-                continue
-            layers += [x for x in inner if isinstance(x, (keras.layers.Dense, keras.layers.Conv2D))]
-        for i, layer in enumerate(layers):
-            if id(layer) in done:  # a shared feature extractor is initialised once
-                continue
-            done.add(id(layer))
-            gain = ORTHO_GAINS[key] if layer.name == "predictions" else ORTHO_GAINS["hidden"]
-            init = keras.initializers.Orthogonal(gain=gain, seed=seed * 1000 + 100 * (key == "critic") + i)
-            layer.kernel.assign(init(layer.kernel.shape))
-            if layer.use_bias:
-                layer.bias.assign(keras.ops.zeros(layer.bias.shape))
 
 
 class OnPolicyAgent(Agent):

@@ -105,6 +105,8 @@ class SAC(OffPolicyAgent):
         self.critic_keys = [f"critic_{i}" for i in range(cfg.n_critics)]
         for key in self.critic_keys:
             networks[key] = nets.critic(self.action_dim, *arch, key, critic_features, stop_gradient=nets.share)
+        self._initialise(networks["actor"], *(networks[key] for key in self.critic_keys))
+        for key in self.critic_keys:
             networks[f"target_{key}"] = nets.critic(self.action_dim, *arch, f"target_{key}")
             networks[f"target_{key}"].set_weights(networks[key].get_weights())
         self.auto_alpha = cfg.ent_coef == "auto"

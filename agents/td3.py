@@ -107,6 +107,7 @@ class TD3(OffPolicyAgent):
             for i in range(cfg.n_critics):
                 networks[f"{prefix}critic_{i}"] = nets.critic(self.action_dim, *arch, f"{prefix}critic_{i}",
                                                               critic_features, stop_gradient=nets.share and not prefix)
+        self._initialise(*(model for key, model in networks.items() if not key.startswith("target_")))
         for key in list(networks):
             if key.startswith("target_"):
                 networks[key].set_weights(networks[key[len("target_"):]].get_weights())

@@ -74,3 +74,15 @@ def check_save_load(name, tmp_path):
     np.testing.assert_array_equal(agent.predict(obs)[0], loaded.predict(obs)[0])
     np.testing.assert_array_equal(agent.policy_model(obs), loaded.policy_model(obs))
     loaded.learn(60)  # a loaded agent trains on
+
+
+def first_kernels_by_seed(name, network, init_flag, seed=3):
+    """The first Dense kernel of ``network`` for ``seed`` (twice), ``seed + 1``, and the agent built
+    with ``init_flag=False`` (Keras's initialisation) at ``seed``: the initialisation tests' cases."""
+    from agents.initializers import init_layers
+
+    def make(s, **kwargs):
+        return agents.make(name, ENV_OF_SPACE[gym.spaces.Discrete], seed=s, use_rl_zoo=False, **kwargs)
+
+    kernel = lambda agent: init_layers(getattr(agent.model, network))[0].kernel.numpy()  # noqa: E731
+    return kernel(make(seed)), kernel(make(seed)), kernel(make(seed + 1)), make(seed, **{init_flag: False})

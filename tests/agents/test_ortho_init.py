@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from agent_checks import first_kernels_by_seed
 
 import agents
 
@@ -30,13 +31,9 @@ def test_kernels_are_orthogonal_with_sb3_gains_and_biases_zero(name):
 
 
 def test_seeded_and_off_gives_keras_init():
-    one = agents.make("PPO", "CartPole-v1", seed=3, use_rl_zoo=False)
-    two = agents.make("PPO", "CartPole-v1", seed=3, use_rl_zoo=False)
-    other = agents.make("PPO", "CartPole-v1", seed=4, use_rl_zoo=False)
-    plain = agents.make("PPO", "CartPole-v1", seed=3, use_rl_zoo=False, ortho_init=False)
-    kernel = lambda a: dense_layers(a.model.actor)[0].kernel.numpy()  # noqa: E731
-    np.testing.assert_array_equal(kernel(one), kernel(two))
-    assert not np.array_equal(kernel(one), kernel(other))
+    one, two, other, plain = first_kernels_by_seed("PPO", "actor", "ortho_init")
+    np.testing.assert_array_equal(one, two)
+    assert not np.array_equal(one, other)
     head = dense_layers(plain.model.actor)[-1].kernel.numpy()
     assert np.abs(head).max() > 0.05  # Glorot-uniform, not the 0.01-gain head
 
