@@ -99,7 +99,9 @@ class DQN(OffPolicyAgent):
     # fragile). Double Q-learning (less overestimation) and a learning rate of 1e-3 decaying linearly to 0 (the
     # last updates cannot undo the policy) end at 493, 500, 500, 500, 461; keeping the best evaluated policy
     # (agents.EvalCallback) closes the rest: docs/agents.md#every-seed-against-stable-baselines3 has the sweep.
-    TUNED = {"CartPole-v1": dict(double_q=True, learning_rate=1e-3, lr_schedule="linear")}
+    # This recipe was found from Keras's initialisation; from PyTorch's (torch_init) it ends at 433, 500, 500,
+    # 479, 500 and its kept policies at 490, 500, 444, 500, 500 (seed 2 under 475), so CartPole keeps Keras's.
+    TUNED = {"CartPole-v1": dict(double_q=True, learning_rate=1e-3, lr_schedule="linear", torch_init=False)}
     test_config = dict(learning_starts=50, train_freq=4, gradient_steps=4, batch_size=32, net_arch=(32, 32),
                        log_interval=100, buffer_size=5000, target_update_interval=50)
     test_learns = {"Discrete": (dict(learning_starts=100, train_freq=4, gradient_steps=4, batch_size=32,

@@ -143,6 +143,7 @@ def test_hyperparams_names_each_source(capsys, tmp_path):
     assert rows["gamma"] == ["0.95", "config file"]
     assert rows["learning_rate"] == ["0.001", "dlzoo tuned (rl-zoo: 0.0023)"]
     assert rows["double_q"] == ["True", "dlzoo tuned"]
+    assert rows["torch_init"] == ["False", "dlzoo tuned"]  # its recipe was found from Keras's initialisation
     assert rows["train_freq"] == ["256", "rl-zoo"]
     assert rows["exploration_initial_eps"] == ["1.0", "dlzoo default"]
     assert rows["policy"] == ["'mlp'", "dlzoo default"]
