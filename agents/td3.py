@@ -139,9 +139,10 @@ class TD3(OffPolicyAgent):
             return super()._explore(obs)
         return np.clip(self._np_forward(obs) + self._noise(), -1.0, 1.0).astype(np.float32)
 
-    def _random_action(self):  # SB3 adds its noise to the warm-up's uniform actions too
+    def _random_action(self):  # SB3 adds its action noise (either type) to the warm-up's uniform actions too
         action = super()._random_action()
-        return np.clip(action + self._noise(), -1.0, 1.0).astype(np.float32) if self._correlated() else action
+        noise = self._noise() if self._correlated() else self.np_rng.normal(0.0, self.config.action_noise, action.shape)
+        return np.clip(action + noise, -1.0, 1.0).astype(np.float32)
 
     def _on_step(self, dones):
         if self._ou is not None and dones.any():

@@ -39,6 +39,20 @@ def test_the_warm_up_actions_get_the_noise_too_as_in_stable_baselines3():
     assert agent._ou is not None and agent._ou.shape == (1, 1)  # the process runs from the first step
 
 
+@pytest.mark.parametrize("noise_type", ["normal", "ornstein-uhlenbeck"])
+def test_warm_up_actions_are_uniform_plus_the_noise_clipped_as_in_stable_baselines3(noise_type):
+    agent = agents.make("TD3", "Pendulum-v1", seed=0, net_arch=(8,), use_rl_zoo=False, action_noise=0.5,
+                        action_noise_type=noise_type)
+    agent._reset_env()
+    actions = np.array([agent._random_action() for _ in range(2000)]).ravel()
+    assert actions.min() == -1.0 and actions.max() == 1.0  # U(-1, 1) + noise, clipped: mass on the bounds
+    assert 0.1 < np.mean(np.abs(actions) == 1.0) < 0.4
+    quiet = agents.make("TD3", "Pendulum-v1", seed=0, net_arch=(8,), use_rl_zoo=False, action_noise=0.0)
+    quiet._reset_env()
+    plain = np.array([quiet._random_action() for _ in range(2000)]).ravel()
+    assert np.abs(plain).max() < 1.0 and plain.std() == pytest.approx(1 / np.sqrt(3), rel=0.05)  # uniform alone
+
+
 def test_rl_zoo_settings_and_bad_values():
     for name in ("TD3", "DDPG"):
         config = agents.make(name, "MountainCarContinuous-v0").config
