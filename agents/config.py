@@ -131,7 +131,8 @@ class OffPolicyConfig(AgentConfig):
     tau: float = 0.005
     """Polyak coefficient of the target networks (1: hard copy)."""
     train_freq: int = 1
-    """Env steps (all envs together) between two training phases."""
+    """Env steps (all envs together) per collection phase, counted from the first step as SB3's: a phase's
+    ``gradient_steps`` run at its end once more than ``learning_starts`` steps are collected."""
     gradient_steps: int = 1
     """Gradient steps per training phase (-1: as many as env steps collected)."""
     log_interval: int = 1000

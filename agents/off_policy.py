@@ -146,9 +146,13 @@ class OffPolicyAgent(Agent):
             self._last_obs = next_obs
             self._since_train += self.n_envs
             self._on_step(terminated | truncated)
-            if self.num_timesteps >= cfg.learning_starts and self._since_train >= cfg.train_freq:
-                steps = cfg.gradient_steps if cfg.gradient_steps > 0 else self._since_train // self.n_envs
-                self._since_train = 0
+            # a collection phase of train_freq steps ends, counted from step 0 as SB3's rollouts (warm-up included);
+            # its updates run once more than learning_starts steps are collected (SB3's num_timesteps > learning_starts)
+            if self._since_train >= cfg.train_freq:
+                phase, self._since_train = self._since_train, 0
+                if self.num_timesteps <= cfg.learning_starts:
+                    continue
+                steps = cfg.gradient_steps if cfg.gradient_steps > 0 else phase // self.n_envs
                 if self.normalizer.enabled:
                     self.normalizer.update(self.replay.obs[max(0, self.replay.pos - 1000):self.replay.pos])
                 for opt, lr in self._optimizers():
@@ -183,8 +187,6 @@ class OffPolicyAgent(Agent):
         """gSDE: new noise matrices when a collection phase starts and every ``sde_sample_freq`` steps (as SB3)."""
         cfg = self.config
         freq, steps = cfg.sde_sample_freq, self._since_train // self.n_envs
-        if self.num_timesteps < cfg.learning_starts and not self._uniform_warm_up():  # gSDE in the warm-up
-            steps %= max(1, cfg.train_freq // self.n_envs)  # SB3 collects the warm-up in train_freq phases too
         if self.sde.matrices is None or steps == 0 or (freq > 0 and steps % freq == 0):
             self.sde.resample(self.n_envs, self.np_rng)
 
