@@ -141,9 +141,9 @@ def test_hyperparams_names_each_source(capsys, tmp_path):
     assert out.splitlines()[0] == "DQN on CartPole-v1"
     assert rows["batch_size"] == ["32", "override"]  # the command line over the config file's 16
     assert rows["gamma"] == ["0.95", "config file"]
-    assert rows["learning_rate"] == ["0.001", "dlzoo tuned (rl-zoo: 0.0023)"]
+    assert rows["learning_rate"] == ["0.0023", "rl-zoo"]
+    assert rows["lr_schedule"] == ["'linear'", "dlzoo tuned"]  # rl-zoo's table has no schedule
     assert rows["double_q"] == ["True", "dlzoo tuned"]
-    assert rows["torch_init"] == ["False", "dlzoo tuned"]  # its recipe was found from Keras's initialisation
     assert rows["train_freq"] == ["256", "rl-zoo"]
     assert rows["exploration_initial_eps"] == ["1.0", "dlzoo default"]
     assert rows["policy"] == ["'mlp'", "dlzoo default"]
