@@ -28,6 +28,7 @@ __all__ = [
     "mlp",
     "dueling_q_network",
     "dueling_head",
+    "DuelingAggregation",
     "ObsNormalizer",
     "RewardNormalizer",
     "AgentModel",
@@ -74,14 +75,25 @@ def dueling_q_network(input_dim: int, n_actions: int, hidden=(64, 64), activatio
     return dueling_head(mlp(input_dim, 1, hidden, activation, name=f"{name}_trunk", include_top=False), n_actions, name)
 
 
+@keras.saving.register_keras_serializable(package="agents")
+class DuelingAggregation(keras.layers.Layer):
+    """``[V, A] -> V + A - mean(A)``: the dueling head's sum, a named layer (not a ``Lambda``) so that
+    exported models load without unsafe deserialisation and ``NumpyForward`` can run it."""
+
+    def call(self, inputs):
+        value, advantage = inputs
+        return value + advantage - keras.ops.mean(advantage, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[1]
+
+
 def dueling_head(trunk, n_actions: int, name="q"):
     """``trunk`` (observations -> features) with the dueling head on top: Q = V + A - mean(A)."""
     x = trunk.output
     value = keras.layers.Dense(1, name="value")(x)
     advantage = keras.layers.Dense(n_actions, name="advantage")(x)
-    q = keras.layers.Lambda(
-        lambda va: va[0] + va[1] - keras.ops.mean(va[1], axis=-1, keepdims=True), name="predictions"
-    )([value, advantage])
+    q = DuelingAggregation(name="predictions")([value, advantage])
     return keras.Model(trunk.input, q, name=name)
 
 

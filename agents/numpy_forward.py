@@ -54,7 +54,7 @@ class NumpyForward:
     def __init__(self, model: keras.Model):
         self.model = model
         self.ops = self._compile(model)
-        self.params = None
+        self.params, self._graph = None, None
         if self.ops is not None:
             self.sync()
             x = np.random.default_rng(0).normal(size=(3, *model.input_shape[1:])).astype(np.float32)
@@ -67,8 +67,14 @@ class NumpyForward:
         return _NP_ACTIVATIONS.get(name)
 
     def _compile(self, model):
-        ops = []
-        for layer in model.layers:
+        ops, layers = [], list(model.layers)
+        head = None
+        if layers and type(layers[-1]).__name__ == "DuelingAggregation":  # agents.networks.dueling_head
+            *layers, value, advantage, _ = layers
+            if not all(type(d).__name__ == "Dense" and self._activation(d.activation) for d in (value, advantage)):
+                return None
+            head = ("dueling", (value, advantage), None)
+        for layer in layers:
             kind = type(layer).__name__
             if kind in ("InputLayer", "Dropout"):
                 continue
@@ -88,7 +94,7 @@ class NumpyForward:
                 ops.append(("bn", layer, None))
             else:
                 return None
-        return ops
+        return ops + [head] if head else ops
 
     def variables(self) -> list:
         """The variables ``sync`` reads, in its order (empty when Keras runs the model)."""
@@ -99,6 +105,8 @@ class NumpyForward:
             elif kind == "bn":
                 out += [layer.gamma] if layer.scale else []
                 out += ([layer.beta] if layer.center else []) + [layer.moving_mean, layer.moving_variance]
+            elif kind == "dueling":
+                out += [v for dense in layer for v in (dense.kernel, dense.bias)]
         return out
 
     def sync(self, values=None):
@@ -117,14 +125,20 @@ class NumpyForward:
                 mean, variance = next(values), next(values)
                 scale = gamma / np.sqrt(variance + layer.epsilon)
                 self.params.append((scale, beta - mean * scale))
+            elif kind == "dueling":
+                self.params.append(((next(values), next(values)), (next(values), next(values))))
             else:
                 self.params.append(None)
         return self
 
     def __call__(self, x):
         x = np.asarray(x, np.float32)
-        if self.ops is None:
-            return keras.ops.convert_to_numpy(self.model(x))
+        if self.ops is None:  # Keras, compiled once: an eager call costs ~2 ms, a graph call ~0.3 ms
+            if self._graph is None:
+                import tensorflow as tf
+
+                self._graph = tf.function(lambda t: self.model(t, training=False), reduce_retracing=True)
+            return self._graph(x).numpy()
         for (kind, _, act), p in zip(self.ops, self.params):
             if kind == "flatten":
                 x = x.reshape(x.shape[0], -1)
@@ -132,6 +146,10 @@ class NumpyForward:
                 x = act(x @ p[0] + p[1])
             elif kind == "act":
                 x = act(x)
+            elif kind == "dueling":  # Q = V + A - mean(A)
+                (vk, vb), (ak, ab) = p
+                advantage = x @ ak + ab
+                x = x @ vk + vb + advantage - advantage.mean(axis=-1, keepdims=True)
             else:
                 x = x * p[0] + p[1]
         return x

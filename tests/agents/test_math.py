@@ -15,6 +15,7 @@ from agents.networks import (
     NumpyForward,
     ObsNormalizer,
     categorical_log_prob,
+    dueling_q_network,
     gaussian_log_prob,
     mlp,
     polyak_update,
@@ -143,6 +144,30 @@ def test_numpy_forward_matches_keras():
     model.layers[1].kernel.assign(model.layers[1].kernel * 2)
     fwd.sync()
     np.testing.assert_allclose(fwd(x), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_forward_runs_the_dueling_head():
+    model = dueling_q_network(5, 3, (16, 8))
+    x = np.random.default_rng(0).normal(size=(7, 5)).astype("float32")
+    fwd = NumpyForward(model)
+    assert fwd.ops is not None and fwd.ops[-1][0] == "dueling"  # NumPy, not a Keras call per env step
+    np.testing.assert_allclose(fwd(x), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    value = model.get_layer("value")
+    value.bias.assign(value.bias + 1.5)
+    fwd.sync()
+    np.testing.assert_allclose(fwd(x), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    value_of = keras.Model(model.input, model.get_layer("value").output)
+    np.testing.assert_allclose(fwd(x).mean(-1), value_of(x).numpy()[:, 0], rtol=1e-5, atol=1e-5)  # mean_a Q = V
+
+
+def test_numpy_forward_falls_back_to_a_compiled_keras_call():
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.LayerNormalization()(keras.layers.Dense(4)(inputs)))
+    fwd = NumpyForward(model)
+    x = np.random.default_rng(1).normal(size=(3, 5)).astype("float32")
+    assert fwd.ops is None
+    np.testing.assert_allclose(fwd(x), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert fwd(x[:2]).shape == (2, 4) and fwd._graph is not None
 
 
 def test_replay_buffer_wraps_around():
