@@ -145,6 +145,7 @@ def test_hyperparams_names_each_source(capsys, tmp_path):
     assert rows["lr_schedule"] == ["'linear'", "dlzoo tuned"]  # rl-zoo's table has no schedule
     assert rows["double_q"] == ["True", "dlzoo tuned"]
     assert rows["train_freq"] == ["256", "rl-zoo"]
+    assert rows["gradient_steps"] == ["64", "dlzoo tuned (rl-zoo: 128)"]  # halved, on batches twice as large
     assert rows["exploration_initial_eps"] == ["1.0", "dlzoo default"]
     assert rows["policy"] == ["'mlp'", "dlzoo default"]
 
