@@ -131,10 +131,10 @@ class OffPolicyConfig(AgentConfig):
     tau: float = 0.005
     """Polyak coefficient of the target networks (1: hard copy)."""
     train_freq: int = 1
-    """Env steps (all envs together) per collection phase, counted from the first step as SB3's: a phase's
-    ``gradient_steps`` run at its end once more than ``learning_starts`` steps are collected."""
+    """Steps of each env (vector steps) per collection phase, counted from the first step as SB3's: a phase's
+    ``gradient_steps`` run at its end once more than ``learning_starts`` transitions are collected."""
     gradient_steps: int = 1
-    """Gradient steps per training phase (-1: as many as env steps collected)."""
+    """Gradient steps per training phase (-1: one per transition collected, ``train_freq * n_envs``)."""
     log_interval: int = 1000
     """Env steps per reported epoch (callbacks' ``on_epoch_end``)."""
     jit_compile: bool = False

@@ -144,15 +144,16 @@ class OffPolicyAgent(Agent):
             next_obs, rewards, terminated, truncated, final_obs = self._env_step(self._to_env(action))
             self.replay.add(obs, action, rewards, final_obs, terminated)
             self._last_obs = next_obs
-            self._since_train += self.n_envs
+            self._since_train += 1
             self._on_step(terminated | truncated)
-            # a collection phase of train_freq steps ends, counted from step 0 as SB3's rollouts (warm-up included);
-            # its updates run once more than learning_starts steps are collected (SB3's num_timesteps > learning_starts)
+            # a collection phase of train_freq vector steps ends, counted from step 0 as SB3's rollouts (warm-up
+            # included); its updates run once more than learning_starts transitions are collected (SB3's
+            # num_timesteps > learning_starts); gradient_steps=-1: one per transition of the phase, as SB3's
             if self._since_train >= cfg.train_freq:
                 phase, self._since_train = self._since_train, 0
                 if self.num_timesteps <= cfg.learning_starts:
                     continue
-                steps = cfg.gradient_steps if cfg.gradient_steps > 0 else phase // self.n_envs
+                steps = cfg.gradient_steps if cfg.gradient_steps > 0 else phase * self.n_envs
                 if self.normalizer.enabled:
                     self.normalizer.update(self.replay.obs[max(0, self.replay.pos - 1000):self.replay.pos])
                 for opt, lr in self._optimizers():
@@ -186,7 +187,7 @@ class OffPolicyAgent(Agent):
     def _resample_noise(self):
         """gSDE: new noise matrices when a collection phase starts and every ``sde_sample_freq`` steps (as SB3)."""
         cfg = self.config
-        freq, steps = cfg.sde_sample_freq, self._since_train // self.n_envs
+        freq, steps = cfg.sde_sample_freq, self._since_train
         if self.sde.matrices is None or steps == 0 or (freq > 0 and steps % freq == 0):
             self.sde.resample(self.n_envs, self.np_rng)
 
