@@ -167,34 +167,11 @@ def load_json(path, default):
     return default
 
 
-def bench_row(algo, env_id, steps, seeds, args):
-    """Run one row on every seed; returns its record (also saved to ``--out``; with ``--merge``, joined
-    to the saved one)."""
+def save_row(algo, env_id, steps, seeds, ours, theirs, args):
+    """The row of the seeds run so far, saved to ``--out`` (with ``--merge``, joined to the saved one)."""
     from zoo.core.io import atomic_json
     from zoo.reproduce.report import commit
 
-    cache_path = os.path.join(args.out, "sb3_cache.json")
-    timed_seeds = TIMED_SEEDS if getattr(args, "timed_seeds", None) is None else args.timed_seeds
-    ours, theirs = [], []
-    for i, seed in enumerate(seeds):
-        seconds, final, kept, config = run_ours(algo, env_id, steps, seed)
-        ours.append(dict(seed=seed, seconds=seconds, final=final, kept=kept))
-        print(f"{algo} {env_id} {steps} steps seed {seed}: dlzoo {seconds:.0f}s final {final:.1f} kept {kept:.1f}",
-              flush=True)
-        if args.no_sb3:
-            continue
-        key = f"{sb3_settings_key(algo, env_id, steps, config)}/{seed}"
-        cached = load_json(cache_path, {}).get(key)  # read afresh: another piece of the row may have added it
-        if i < timed_seeds or not args.reuse_sb3 or cached is None:
-            sb3_seconds, sb3_final, sb3_kept = run_sb3(algo, env_id, steps, seed, config)
-            cached = dict(final=sb3_final, kept=sb3_kept, seconds=sb3_seconds)
-            atomic_json(cache_path, {**load_json(cache_path, {}), key: cached})
-            timed = i < timed_seeds or not args.reuse_sb3  # alternated with dlzoo's run here
-            if timed:
-                ours[-1]["ratio"] = seconds / sb3_seconds
-            print(f"{algo} {env_id} {steps} steps seed {seed}: SB3   {sb3_seconds:.0f}s final {sb3_final:.1f} "
-                  f"kept {sb3_kept:.1f}" + (f"  (time ratio {seconds / sb3_seconds:.2f})" if timed else ""), flush=True)
-        theirs.append(dict(seed=seed, **cached))
     record = dict(algo=algo, env=env_id, steps=steps, seeds=list(seeds), commit=commit(),
                   date=time.strftime("%Y-%m-%d %H:%M"), dlzoo=ours)
     if theirs:
@@ -207,6 +184,43 @@ def bench_row(algo, env_id, steps, seeds, args):
     record = summarise(record)
     atomic_json(path, record)
     return record
+
+
+def bench_row(algo, env_id, steps, seeds, args):
+    """Run one row on every seed; returns its record. The row is saved after each seed, so a run
+    stopped part-way keeps the seeds it finished (``--merge`` joins a rerun of the others)."""
+    cache_path = os.path.join(args.out, "sb3_cache.json")
+    timed_seeds = TIMED_SEEDS if getattr(args, "timed_seeds", None) is None else args.timed_seeds
+    ours, theirs = [], []
+    for i, seed in enumerate(seeds):
+        seconds, final, kept, config = run_ours(algo, env_id, steps, seed)
+        ours.append(dict(seed=seed, seconds=seconds, final=final, kept=kept))
+        print(f"{algo} {env_id} {steps} steps seed {seed}: dlzoo {seconds:.0f}s final {final:.1f} kept {kept:.1f}",
+              flush=True)
+        if not args.no_sb3:
+            theirs.append(dict(seed=seed, **sb3_result(algo, env_id, steps, seed, config, i < timed_seeds, ours[-1],
+                                                       cache_path, args)))
+        record = save_row(algo, env_id, steps, seeds[:i + 1], ours, theirs, args)
+    return record
+
+
+def sb3_result(algo, env_id, steps, seed, config, timed, ours, cache_path, args):
+    """SB3's figures for one seed: from the cache with ``--reuse-sb3`` unless ``timed``, else run now,
+    alternated with dlzoo's run (whose entry ``ours`` then gets the time ratio) and cached."""
+    from zoo.core.io import atomic_json
+
+    key = f"{sb3_settings_key(algo, env_id, steps, config)}/{seed}"
+    cached = load_json(cache_path, {}).get(key)  # read afresh: another piece of the row may have added it
+    if timed or not args.reuse_sb3 or cached is None:
+        sb3_seconds, sb3_final, sb3_kept = run_sb3(algo, env_id, steps, seed, config)
+        cached = dict(final=sb3_final, kept=sb3_kept, seconds=sb3_seconds)
+        atomic_json(cache_path, {**load_json(cache_path, {}), key: cached})
+        timed = timed or not args.reuse_sb3  # alternated with dlzoo's run here
+        if timed:
+            ours["ratio"] = ours["seconds"] / sb3_seconds
+        print(f"{algo} {env_id} {steps} steps seed {seed}: SB3   {sb3_seconds:.0f}s final {sb3_final:.1f} "
+              f"kept {sb3_kept:.1f}" + (f"  (time ratio {ours['ratio']:.2f})" if timed else ""), flush=True)
+    return cached
 
 
 def summarise(record):

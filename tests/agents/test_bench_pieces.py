@@ -89,3 +89,22 @@ def test_merge_refuses_joining_a_piece_without_sb3(tmp_path, fake_training, monk
     monkeypatch.setattr(benchmark, "run_ours", lambda *a: pytest.fail("trained before refusing"))
     with pytest.raises(SystemExit, match=r"one piece of the PPO/CartPole-v1 row has SB3's returns and the other not"):
         bench(tmp_path, "--seeds", "1", "--merge", "--no-sb3")
+
+
+def test_a_row_stopped_part_way_keeps_its_finished_seeds(tmp_path, fake_training, monkeypatch):
+    finish = benchmark.run_ours
+
+    def killed_at_seed_2(algo, env_id, steps, seed):
+        if seed == 2:
+            raise KeyboardInterrupt  # as a stopped process: nothing after this seed runs
+        return finish(algo, env_id, steps, seed)
+
+    monkeypatch.setattr(benchmark, "run_ours", killed_at_seed_2)
+    with pytest.raises(KeyboardInterrupt):
+        bench(tmp_path, "--seeds", "0,1,2,3", "--reuse-sb3")
+    saved = json.loads((tmp_path / "PPO_CartPole-v1.json").read_text())
+    assert saved["seeds"] == [0, 1] and saved["final"]["values"] == [0.0, 1.0] and saved["timed_seeds"] == 2
+    monkeypatch.setattr(benchmark, "run_ours", finish)
+    row = bench(tmp_path, "--seeds", "2,3", "--timed-seeds", "0", "--reuse-sb3", "--merge")  # the rest joins
+    assert row["seeds"] == [0, 1, 2, 3] and row["final"]["values"] == [0.0, 1.0, 2.0, 3.0]
+    assert row["sb3_final"]["values"] == [0.0, 10.0, 20.0, 30.0] and fake_training == [0, 1, 2, 3]
