@@ -73,11 +73,12 @@ def eval_every_steps(steps):
 # ---------------------------------------------------------------------------------------------- dlzoo
 
 
-def run_ours(algo, env_id, steps, seed):
-    """Train dlzoo's agent; ``(seconds without evaluation, final return, kept return, config)``."""
+def run_ours(algo, env_id, steps, seed, **overrides):
+    """Train dlzoo's agent (``overrides`` over its settings for the env); ``(seconds without evaluation,
+    final return, kept return, config)``."""
     import agents
 
-    agent = agents.make(algo, env_id, seed=seed)
+    agent = agents.make(algo, env_id, seed=seed, **overrides)
     every = max(1, round(eval_every_steps(steps) / agent._steps_per_epoch()))
     keeper = agents.EvalCallback(env_id, n_episodes=5, every=every, restore_best=False, seed=seed + 2000)
     start = time.perf_counter()
@@ -210,12 +211,12 @@ def sb3_result(algo, env_id, steps, seed, config, timed, ours, cache_path, args)
     from zoo.core.io import atomic_json
 
     key = f"{sb3_settings_key(algo, env_id, steps, config)}/{seed}"
-    cached = load_json(cache_path, {}).get(key)  # read afresh: another piece of the row may have added it
-    if timed or not args.reuse_sb3 or cached is None:
+    timed = timed or not args.reuse_sb3  # then run here, alternated with dlzoo's run
+    cached = None if timed else load_json(cache_path, {}).get(key)  # read afresh: another piece may have added it
+    if cached is None:
         sb3_seconds, sb3_final, sb3_kept = run_sb3(algo, env_id, steps, seed, config)
         cached = dict(final=sb3_final, kept=sb3_kept, seconds=sb3_seconds)
         atomic_json(cache_path, {**load_json(cache_path, {}), key: cached})
-        timed = timed or not args.reuse_sb3  # alternated with dlzoo's run here
         if timed:
             ours["ratio"] = ours["seconds"] / sb3_seconds
         print(f"{algo} {env_id} {steps} steps seed {seed}: SB3   {sb3_seconds:.0f}s final {sb3_final:.1f} "

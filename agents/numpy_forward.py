@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-__all__ = ["NumpyForward", "VariableReader"]
+__all__ = ["NumpyForward", "KerasForward", "VariableReader"]
 
 
 def _np_elu(x):
@@ -32,8 +33,6 @@ class VariableReader:
     costs one call per variable: ~0.1 ms each, a large share of a small on-policy rollout)."""
 
     def __init__(self, variables):
-        import tensorflow as tf
-
         self.variables = list(variables)
         self._fn = tf.function(lambda: [tf.identity(v.value) for v in self.variables])
 
@@ -54,7 +53,7 @@ class NumpyForward:
     def __init__(self, model: keras.Model):
         self.model = model
         self.ops = self._compile(model)
-        self.params, self._graph = None, None
+        self.params, self._keras = None, None
         if self.ops is not None:
             self.sync()
             x = np.random.default_rng(0).normal(size=(3, *model.input_shape[1:])).astype(np.float32)
@@ -71,7 +70,8 @@ class NumpyForward:
         head = None
         if layers and type(layers[-1]).__name__ == "DuelingAggregation":  # agents.networks.dueling_head
             *layers, value, advantage, _ = layers
-            if not all(type(d).__name__ == "Dense" and self._activation(d.activation) for d in (value, advantage)):
+            if not all(type(d).__name__ == "Dense" and d.use_bias and getattr(d.activation, "__name__", None) == "linear"
+                       for d in (value, advantage)):
                 return None
             head = ("dueling", (value, advantage), None)
         for layer in layers:
@@ -134,11 +134,8 @@ class NumpyForward:
     def __call__(self, x):
         x = np.asarray(x, np.float32)
         if self.ops is None:  # Keras, compiled once: an eager call costs ~2 ms, a graph call ~0.3 ms
-            if self._graph is None:
-                import tensorflow as tf
-
-                self._graph = tf.function(lambda t: self.model(t, training=False), reduce_retracing=True)
-            return self._graph(x).numpy()
+            self._keras = self._keras or KerasForward(self.model)
+            return self._keras(x)
         for (kind, _, act), p in zip(self.ops, self.params):
             if kind == "flatten":
                 x = x.reshape(x.shape[0], -1)
@@ -153,3 +150,24 @@ class NumpyForward:
             else:
                 x = x * p[0] + p[1]
         return x
+
+
+class KerasForward:
+    """A Keras model's forward pass as a compiled ``tf.function`` returning NumPy (image policies act with it).
+
+    The same interface as ``NumpyForward`` (``sync()``, ``__call__``); the weights are
+    the model's own, so ``sync`` has nothing to copy.
+    """
+
+    def __init__(self, model: keras.Model):
+        self.model = model
+        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def variables(self):
+        return []
+
+    def sync(self, values=None):
+        return self
+
+    def __call__(self, x):
+        return self._fn(tf.convert_to_tensor(x)).numpy()

@@ -24,10 +24,9 @@ import json
 import gymnasium as gym
 import keras
 import numpy as np
-import tensorflow as tf
 
 from agents.networks import dueling_head, dueling_q_network, mlp
-from agents.numpy_forward import NumpyForward
+from agents.numpy_forward import KerasForward, NumpyForward
 from zoo.core.checks import check_bool, check_int, check_str, check_type, fail
 
 __all__ = ["PolicyNetworks", "KerasForward", "image_models", "image_layout", "nature_cnn", "unique", "unique_variables",
@@ -112,27 +111,6 @@ def unique(variables):
 def unique_variables(*models):
     """The trainable variables of ``models``, each once."""
     return unique(v for model in models for v in model.trainable_variables)
-
-
-class KerasForward:
-    """A Keras model's forward pass as a compiled ``tf.function`` returning NumPy (image policies act with it).
-
-    The same interface as ``NumpyForward`` (``sync()``, ``__call__``); the weights are
-    the model's own, so ``sync`` has nothing to copy.
-    """
-
-    def __init__(self, model: keras.Model):
-        self.model = model
-        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-
-    def variables(self):
-        return []
-
-    def sync(self, values=None):
-        return self
-
-    def __call__(self, x):
-        return self._fn(tf.convert_to_tensor(x)).numpy()
 
 
 def _json_value(value):

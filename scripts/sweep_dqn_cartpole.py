@@ -1,6 +1,7 @@
 """DQN on CartPole-v1, one recipe on many seeds, as the table of docs/agents.md#what-changed-to-get-there.
 
-Each seed runs in its own process on one thread (``--jobs`` at a time) with the benchmark's protocol:
+Each seed runs in its own process on one thread (``--jobs`` at a time) with the benchmark's protocol
+(``agents.benchmark.run_ours``):
 50k steps, the final policy and the kept one (best of 10 evaluations of 5 episodes) measured on the
 same 10 greedy episodes (env seed = seed + 1000). One JSON line per seed goes to ``--out``::
 
@@ -15,29 +16,20 @@ import json
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 ENV_ID, STEPS = "CartPole-v1", 50_000
 
 
 def one_seed(seed: int, config: dict) -> dict:
-    """Train and measure one seed in this process (one TensorFlow thread)."""
+    """Train and measure one seed in this process (one TensorFlow thread), as the benchmark does."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    import agents
+    from agents.benchmark import run_ours
 
-    agent = agents.make("DQN", ENV_ID, seed=seed, **config)
-    every = max(1, round((STEPS // 10) / agent._steps_per_epoch()))
-    keeper = agents.EvalCallback(ENV_ID, n_episodes=5, every=every, restore_best=False, seed=seed + 2000)
-    start = time.perf_counter()
-    agent.learn(STEPS, callbacks=[keeper])
-    seconds = time.perf_counter() - start - keeper.seconds
-    final = agents.evaluate(agent, ENV_ID, n_episodes=10, seed=seed + 1000)[0]
-    agent.model.set_weights(keeper.best_weights)
-    kept = agents.evaluate(agent, ENV_ID, n_episodes=10, seed=seed + 1000)[0]
+    seconds, final, kept, _ = run_ours("DQN", ENV_ID, STEPS, seed, **config)
     return dict(seed=seed, config=config, final=round(float(final), 1), kept=round(float(kept), 1),
                 seconds=round(seconds, 1))
 

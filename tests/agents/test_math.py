@@ -167,7 +167,7 @@ def test_numpy_forward_falls_back_to_a_compiled_keras_call():
     x = np.random.default_rng(1).normal(size=(3, 5)).astype("float32")
     assert fwd.ops is None
     np.testing.assert_allclose(fwd(x), model(x).numpy(), rtol=1e-5, atol=1e-6)
-    assert fwd(x[:2]).shape == (2, 4) and fwd._graph is not None
+    assert fwd(x[:2]).shape == (2, 4) and fwd._keras is not None
 
 
 def test_replay_buffer_wraps_around():
