@@ -111,6 +111,10 @@ def _cmd_encode(args):
 
 
 def _cmd_train_vectors(args):
+    suffix = os.path.splitext(args.out)[1].lower()
+    if args.fvocab is not None and suffix == ".npz":
+        raise ValueError(f"invalid --fvocab={args.fvocab} with --out {args.out}: the .npz holds the counts; "
+                         "--fvocab goes with a word2vec --out (.txt, .vec or .bin)")
     kwargs = {}
     for flag, keyword, _, algos, _ in _VECTOR_OPTIONS:
         value = getattr(args, keyword)
@@ -125,16 +129,17 @@ def _cmd_train_vectors(args):
     with ca.progress_to_stderr():
         model.train(texts)
     seconds = time.perf_counter() - start
-    suffix = os.path.splitext(args.out)[1].lower()
     if suffix == ".npz":
         model.save(args.out)
     else:
-        model.wv.save_word2vec_format(args.out, binary=suffix == ".bin")
+        model.wv.save_word2vec_format(args.out, binary=suffix == ".bin", fvocab=args.fvocab)
     tokens = int(model.counts.sum())
     print(f"{args.algo}: {len(model.words):,} words x {model.vector_size} dimensions from {tokens:,} tokens "
           f"({len(texts):,} {args.unit} of {args.corpus}), {model.epochs} epochs in {seconds:.1f} s "
           f"({tokens * model.epochs / max(seconds, 1e-9):,.0f} words/s)")
     print(f"saved {args.out}: {ca.VECTOR_FORMATS[suffix]}")
+    if args.fvocab is not None:
+        print(f"saved {args.fvocab}: the counts, 'word count' lines (gensim's fvocab=, word2vec.c's -save-vocab)")
     return 0
 
 
@@ -244,6 +249,9 @@ def build_parser():
     p.add_argument("--out", required=True, metavar="FILE", type=ca.out_path(tuple(ca.VECTOR_FORMATS)),
                    help="FILE.npz: the whole model, reloads losslessly (FastText's n-gram vectors too); "
                         "FILE.txt, .vec or .bin: word2vec text or binary format (word vectors only)")
+    p.add_argument("--fvocab", metavar="FILE", type=ca.out_path(),
+                   help="with a word2vec --out: also write the word counts, one 'word count' line each "
+                        "(gensim's load_word2vec_format(fvocab=), word2vec.c's -save-vocab)")
     for flag, keyword, type_, algos, help_ in _VECTOR_OPTIONS:
         only = "" if algos == _ALL else f"[{', '.join(algos)}] "
         extra = (dict(choices=tuple(_ARCH.values())) if keyword == "sg"

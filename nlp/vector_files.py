@@ -17,6 +17,11 @@ with the same words, in the same order, with the same float32 vectors:
 - a word seen again keeps its first vector (a warning counts them); ``limit``
   counts records read.
 
+The vocabulary file (``fvocab``, the C tool's ``-save-vocab``, gensim's ``fvocab=``) is one
+``word count`` line per word, split at its last space (gensim splits at any whitespace, so it cannot
+read the line of a word holding a non-breaking space or a tab); words missing from it have no count
+(``None``).
+
 Nothing here uses pickle. gensim is imported only by the conversion functions.
 """
 
@@ -220,6 +225,44 @@ def write_word2vec(f, words, vectors, binary):
             f.write((word + " " + " ".join(str(x) for x in vec) + "\n").encode("utf-8"))
 
 
+# -- vocabulary (counts) files ---------------------------------------------------------------------
+def read_counts(path, encoding="utf-8", unicode_errors="strict") -> dict:
+    """``{word: count}`` from a vocabulary file of ``word count`` lines (the C tool's ``-save-vocab``)."""
+    check_path("fvocab", path, "load_word2vec_format", accepted="a path to a vocabulary file of 'word count' lines")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"vocabulary file fvocab={path!r} does not exist")
+    decode, counts = _decoder(encoding, unicode_errors, path), {}
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            line = decode(raw, f"line {number}").rstrip("\r\n")
+            word, _, count = line.rpartition(" ")  # the last space: other whitespace stays in the word
+            if not line.strip():
+                continue
+            if not word or not count.isdigit():
+                raise ValueError(f"{path}: line {number}: {raw[:60]!r} is not 'word count' (a word, a space, "
+                                 "a non-negative integer); fvocab= takes the C tool's -save-vocab file")
+            counts[word] = int(count)  # a word listed twice: its last count, as gensim
+    return counts
+
+
+def counts_for(words, counts: dict, path):
+    """Each word's count from ``counts`` (``None`` where the file has none, and a warning counts those: what gensim
+    4.4's loader sets and warns, before its attribute array refuses the ``None`` with a ``TypeError``)."""
+    found = [counts.get(w) for w in words]
+    missing = [w for w, n in zip(words, found) if n is None]
+    if missing:
+        warnings.warn(f"{path}: the vocabulary file is incomplete: {len(missing)} word(s) have no count "
+                      f"(None): {missing[:5]!r}", RuntimeWarning, stacklevel=4)
+    return found
+
+
+def write_counts(f, words, counts):
+    """``word count`` lines, in row order, to the open binary file ``f`` (words without a count are left out)."""
+    for word, count in zip(words, counts):
+        if count is not None:
+            f.write(f"{word} {count}\n".encode())
+
+
 # -- gensim ------------------------------------------------------------------------------------------
 def _gensim_models():
     try:
@@ -243,13 +286,23 @@ def from_gensim(cls, kv):
         raise TypeError(f"{cls.__name__}.from_gensim: key {bad!r} is not a word (a string); gensim's integer keys "
                         "(Doc2Vec document tags) have no dlzoo counterpart")
     vectors = np.array(kv.vectors[: len(words)], dtype=np.float32)
+    counts = _gensim_counts(kv, len(words))
     ngrams = getattr(kv, "vectors_ngrams", None)
     if ngrams is not None and ngrams.size:
-        return FastTextVectors(words, vectors, np.array(ngrams, np.float32), min_n=kv.min_n, max_n=kv.max_n)
+        return FastTextVectors(words, vectors, np.array(ngrams, np.float32), min_n=kv.min_n, max_n=kv.max_n,
+                               counts=counts)
     if issubclass(cls, FastTextVectors):
         fail("kv", kv, "a gensim FastTextKeyedVectors with n-gram vectors", "FastTextVectors.from_gensim",
              error=TypeError)
-    return cls(words, vectors)
+    return cls(words, vectors, counts=counts)
+
+
+def _gensim_counts(kv, n):
+    """gensim's ``count`` attribute of the first ``n`` keys (a trained model's corpus counts), or None."""
+    stored = getattr(kv, "expandos", {}).get("count")
+    if stored is None or len(stored) < n:
+        return None
+    return [None if c is None else int(c) for c in stored[:n]]
 
 
 def to_gensim(wv):
@@ -264,9 +317,10 @@ def to_gensim(wv):
     else:
         out = models.KeyedVectors(wv.vector_size)
     out.add_vectors(list(wv.words), vectors)
-    if len(wv):  # counts in row order, as gensim's own loader makes up: save_word2vec_format keeps the order
+    if len(wv):  # the counts, or (unknown or incomplete) those gensim's loader makes up: row order kept
+        known = wv.counts is not None and None not in wv.counts
         out.set_vecattr(wv.words[0], "count", len(wv))
-        out.expandos["count"][:] = np.arange(len(wv), 0, -1)
+        out.expandos["count"][:] = wv.counts if known else np.arange(len(wv), 0, -1)
     if isinstance(wv, FastTextVectors):
         out.recalc_char_ngram_buckets()
         # the word-only rows that gensim's adjust_vectors would average with the n-grams back into ``vectors``

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from nlp import vector_files
-from zoo.core.checks import check_array, check_bool, check_choice, check_int, check_path, check_str, fail
+from zoo.core.checks import check_array, check_bool, check_choice, check_int, check_path, check_str, fail, is_int
 from zoo.core.io import atomic_path
 
 __all__ = ["KeyedVectors", "FastTextVectors", "TooFewPairsError", "load_word2vec_format"]
@@ -33,9 +33,13 @@ class TooFewPairsError(ValueError):
 
 
 class KeyedVectors:
-    """A vocabulary (``words``, most frequent first) and one vector per word (``vectors``, float32)."""
+    """A vocabulary (``words``, most frequent first) and one vector per word (``vectors``, float32).
 
-    def __init__(self, words, vectors):
+    ``counts``: each word's corpus count (``None`` for a word without one), or ``None`` when unknown;
+    the trainers fill it, and the word2vec files carry it in a vocabulary file (``fvocab=``).
+    """
+
+    def __init__(self, words, vectors, counts=None):
         if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
             fail("words", words, "a list of words (strings)", type(self).__name__, error=TypeError)
         words = list(words)
@@ -53,6 +57,7 @@ class KeyedVectors:
                              "(load_word2vec_format keeps a repeated word's first row, as gensim does)")
         self.words = words
         self.vectors = vectors
+        self.counts = _check_counts(counts, len(words), type(self).__name__)
         self.index = {w: i for i, w in enumerate(words)}
         self._normed = None
 
@@ -78,6 +83,12 @@ class KeyedVectors:
         check_str("word", word, type(self).__name__, accepted="a word (a string)")
         i = self._index_of(word)
         return (self.normed[i] if norm else self.vectors[i]).copy()
+
+    def get_count(self, word):
+        """The corpus count of ``word`` (gensim's ``get_vecattr(word, "count")``); ``None`` if it has none."""
+        check_str("word", word, type(self).__name__, accepted="a word (a string)")
+        i = self._index_of(word)
+        return None if self.counts is None else self.counts[i]
 
     def _index_of(self, word):
         try:
@@ -245,27 +256,43 @@ class KeyedVectors:
             return f.readlines()
 
     # -- word2vec file formats and gensim (nlp/vector_files.py) -------------------------------------
-    def save_word2vec_format(self, path, binary=False) -> str:
-        """Write the word2vec text (``binary=False``) or binary (the C tool's layout) format; gensim reads it; atomic."""
+    def save_word2vec_format(self, path, binary=False, fvocab=None) -> str:
+        """Write the word2vec text (``binary=False``) or binary (the C tool's layout) format; gensim reads it; atomic.
+
+        ``fvocab``: also write the counts as a vocabulary file (``word count`` lines, as gensim's ``fvocab=``
+        and the C tool's ``-save-vocab``).
+        """
         check_path("path", path, "save_word2vec_format")
         check_bool("binary", binary, "save_word2vec_format")
+        if fvocab is not None:
+            check_path("fvocab", fvocab, "save_word2vec_format")
+            if self.counts is None:
+                fail("fvocab", fvocab, "None: these vectors have no counts (a trainer's .wv, or "
+                     "load_word2vec_format(..., fvocab=) has them)", "save_word2vec_format")
         vector_files.check_writable_words(self.words)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             vector_files.write_word2vec(f, self.words, self.vectors, binary)
+        if fvocab is not None:
+            with atomic_path(fvocab) as tmp, open(tmp, "wb") as f:
+                vector_files.write_counts(f, self.words, self.counts)
         return path
 
     @classmethod
     def load_word2vec_format(cls, path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8",
-                             no_header=False) -> KeyedVectors:
+                             no_header=False, fvocab=None) -> KeyedVectors:
         """Read a word2vec text or binary file as gensim does (``binary=None`` detects which).
 
         ``unicode_errors``: ``"strict"`` (gensim's default), ``"replace"`` or ``"ignore"``
         for words with bytes that are not ``encoding``; a repeated word keeps its first
         vector; ``limit`` reads the first words only; ``no_header=True`` for headerless
-        text files (GloVe's). See :mod:`nlp.vector_files` for the exact rules.
+        text files (GloVe's); ``fvocab``: a vocabulary file of ``word count`` lines (the C tool's
+        ``-save-vocab``), read into ``counts``. See :mod:`nlp.vector_files` for the exact rules.
         """
+        if fvocab is not None:
+            vector_files.check_read_args(path, binary, limit, unicode_errors, encoding, no_header)
+            counts = vector_files.read_counts(fvocab, encoding, unicode_errors)
         words, vectors = vector_files.read_word2vec(path, binary, limit, unicode_errors, encoding, no_header)
-        return cls(words, vectors)
+        return cls(words, vectors, counts=None if fvocab is None else vector_files.counts_for(words, counts, path))
 
     @classmethod
     def from_gensim(cls, kv) -> KeyedVectors:
@@ -338,10 +365,23 @@ class KeyedVectors:
 
 
 def load_word2vec_format(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8",
-                         no_header=False) -> KeyedVectors:
+                         no_header=False, fvocab=None) -> KeyedVectors:
     """Shortcut for :meth:`KeyedVectors.load_word2vec_format`."""
     return KeyedVectors.load_word2vec_format(path, binary=binary, limit=limit, unicode_errors=unicode_errors,
-                                             encoding=encoding, no_header=no_header)
+                                             encoding=encoding, no_header=no_header, fvocab=fvocab)
+
+
+def _check_counts(counts, n, owner):
+    """``counts`` as a list of ``n`` non-negative ints (or ``None`` entries), or ``None``."""
+    if counts is None:
+        return None
+    accepted = f"None or a sequence of {n} non-negative integers (None for a word without a count)"
+    if isinstance(counts, (str, bytes)) or not hasattr(counts, "__len__") or len(counts) != n:
+        fail("counts", counts, accepted, owner)
+    bad = next((c for c in counts if c is not None and not (is_int(c) and c >= 0)), None)
+    if bad is not None:
+        fail("counts", bad, accepted, owner)
+    return [None if c is None else int(c) for c in counts]
 
 
 def fasttext_hash(text: str) -> int:
@@ -365,8 +405,8 @@ class FastTextVectors(KeyedVectors):
     ``wv.has_index_for(word)`` tells whether it was in the training vocabulary.
     """
 
-    def __init__(self, words, vectors, ngram_vectors, min_n=3, max_n=6):
-        super().__init__(words, vectors)
+    def __init__(self, words, vectors, ngram_vectors, min_n=3, max_n=6, counts=None):
+        super().__init__(words, vectors, counts)
         check_int("min_n", min_n, 1, owner="FastTextVectors")
         check_int("max_n", max_n, 1, owner="FastTextVectors")
         shape = f"(bucket, {self.vector_size})"

@@ -52,4 +52,4 @@ class FastText(Word2Vec):
         table = self._sub[:-1]
         mask = table < len(w_in)
         vecs = (w_in[np.where(mask, table, 0)] * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        return FastTextVectors(self.words, vecs, w_in[len(self.words):], self.min_n, self.max_n)
+        return FastTextVectors(self.words, vecs, w_in[len(self.words):], self.min_n, self.max_n, counts=self.counts)

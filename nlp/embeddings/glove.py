@@ -72,7 +72,7 @@ class GloVe(Embeddings):
     @property
     def wv(self) -> KeyedVectors:
         self._require_trained()
-        return KeyedVectors(self.words, self.word_weights + self.context_weights)
+        return KeyedVectors(self.words, self.word_weights + self.context_weights, counts=self.counts)
 
     def build_cooccurrence(self, ids, sent):
         """Symmetric co-occurrence counts within ``window``, each pair weighted 1/distance (scipy COO)."""

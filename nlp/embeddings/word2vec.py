@@ -123,7 +123,7 @@ class Word2Vec(Embeddings):
     @property
     def wv(self) -> KeyedVectors:
         self._require_trained()
-        return KeyedVectors(self.words, self.input_weights)
+        return KeyedVectors(self.words, self.input_weights, counts=self.counts)
 
     # -- sampling -------------------------------------------------------------------------------
     def _keep_probability(self):

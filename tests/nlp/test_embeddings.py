@@ -72,6 +72,9 @@ def test_vocabulary_rules_and_save_load(tmp_path):
     model = nlp.Word2Vec(sentences, vector_size=8, min_count=2, epochs=2, max_vocab_size=10)
     assert "rare" not in model.wv and len(model.wv) == 10
     assert model.wv.words[0] in TOPICS[0] + TOPICS[1]
+    expected = [sum(s.count(w) for s in sentences) for w in model.wv.words]  # corpus counts, most frequent first
+    assert model.wv.counts == expected == sorted(expected, reverse=True)
+    assert model.wv.get_count(model.wv.words[0]) == expected[0]
     path = model.save(str(tmp_path / "w2v.npz"))
     loaded = nlp.Word2Vec.load(path)
     assert loaded.wv.words == model.wv.words

@@ -193,6 +193,8 @@ BAD = [  # (arguments, what the one line says); {c}: the corpus, {v}: the vector
      "--min-count=100000 leaves no word: the most frequent word occurs 1200 times in 4200 words"),
     (["train-vectors", "{c}", "--algo", "fasttext", "--min-n", "4", "--max-n", "3", "--out", "{o}.npz"],
      "invalid --max-n=3; expected an integer >= 4"),
+    (["train-vectors", "{c}", "--fvocab", "{o}.vocab", "--out", "{o}.npz"],
+     "invalid --fvocab={o}.vocab with --out {o}.npz: the .npz holds the counts; --fvocab goes with a word2vec"),
     (["train-vectors", "{c}", "--sample", "-1", "--out", "{o}.npz"],
      "argument --sample: invalid value '-1'; expected a number >= 0"),
     (["analogy", "{v}", "man", "King", "wman"], "invalid B='King': not in the vocabulary of 28 words of {v}; "
@@ -239,11 +241,11 @@ def test_unigram_model_proto_and_word2vec_binary_outputs(work, vectors, capsys):
     assert spm.SentencePieceProcessor(model_file=str(out)).get_piece_size() == 290  # sentencepiece's own file
     assert nlp.Tokenizer.load(str(out)).vocab_size == 290
 
-    binary = work / "w2v.bin"  # same settings and seed as the .npz, other process: the same vectors, exactly
-    rc, stdout, _ = call(capsys, "train-vectors", work / "corpus.txt", *W2V, "--out", binary)
-    assert rc == 0 and "word2vec binary format" in stdout
-    a, b = nlp.Word2Vec.load(str(vectors)).wv, nlp.load_word2vec_format(str(binary))
-    assert a.words == b.words and np.array_equal(a.vectors, b.vectors)
+    binary, vocab = work / "w2v.bin", work / "w2v.vocab"  # same settings and seed as the .npz: the same vectors
+    rc, stdout, _ = call(capsys, "train-vectors", work / "corpus.txt", *W2V, "--out", binary, "--fvocab", vocab)
+    assert rc == 0 and "word2vec binary format" in stdout and f"saved {vocab}: the counts" in stdout
+    a, b = nlp.Word2Vec.load(str(vectors)).wv, nlp.load_word2vec_format(str(binary), fvocab=str(vocab))
+    assert a.words == b.words and np.array_equal(a.vectors, b.vectors) and a.counts == b.counts
 
 
 def test_analogy_top_1(vectors, capsys):

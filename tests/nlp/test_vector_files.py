@@ -168,9 +168,11 @@ def test_gensim_conversion_both_ways():
     ours = KeyedVectors.from_gensim(model)  # a model or its .wv
     assert type(ours) is KeyedVectors and ours.words == list(model.wv.index_to_key)
     assert np.array_equal(ours.vectors, model.wv.vectors)
+    assert ours.counts == [model.wv.get_vecattr(w, "count") for w in ours.words] and ours.get_count("pear") == 4
     back = ours.to_gensim()
     assert isinstance(back, GensimKV) and list(back.index_to_key) == ours.words
     assert np.array_equal(back.vectors, ours.vectors)
+    assert [back.get_vecattr(w, "count") for w in ours.words] == ours.counts
     assert [w for w, _ in back.most_similar("king", topn=3)] == [w for w, _ in ours.most_similar("king", topn=3)]
     with pytest.raises(TypeError, match=r"from_gensim: invalid kv=\[1, 2\]; expected a gensim KeyedVectors"):
         KeyedVectors.from_gensim([1, 2])
@@ -196,6 +198,53 @@ def test_fasttext_conversion_both_ways():
     np.testing.assert_allclose(back.vectors, ours.vectors, rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="FastTextVectors.from_gensim: invalid kv=.*n-gram vectors"):
         FastTextVectors.from_gensim(gensim_kv(["a"], np.ones((1, 2), np.float32)))
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_vocabulary_file_both_ways_with_gensim(tmp_path, binary):
+    """``fvocab=``: the counts file gensim (and the C tool's -save-vocab) writes and reads, ``word count`` lines."""
+    words, vectors = ["the", "caf\u00e9", "na\u00efve", "zz"], odd_vectors(4, seed=2)  # gensim splits its lines on any whitespace
+    ours = KeyedVectors(words, vectors, counts=[90, 12, 12, 3])
+    path, vocab = str(tmp_path / "v.w2v"), str(tmp_path / "vocab.txt")
+    ours.save_word2vec_format(path, binary=binary, fvocab=vocab)
+    assert open(vocab, encoding="utf-8").read() == "the 90\ncaf\u00e9 12\nna\u00efve 12\nzz 3\n"
+    theirs = GensimKV.load_word2vec_format(path, binary=binary, fvocab=vocab)
+    assert [theirs.get_vecattr(w, "count") for w in words] == [90, 12, 12, 3]
+    gensim_path, gensim_vocab = str(tmp_path / "g.w2v"), str(tmp_path / "g.vocab")
+    theirs.save_word2vec_format(gensim_path, fvocab=gensim_vocab, binary=binary)
+    again = KeyedVectors.load_word2vec_format(gensim_path, fvocab=gensim_vocab)
+    assert again.words == words and again.counts == [90, 12, 12, 3] and np.array_equal(again.vectors, vectors)
+    assert KeyedVectors.load_word2vec_format(gensim_path).counts is None  # no vocabulary file: no counts
+    # an incomplete file: the missing words have no count (None) and a warning (gensim 4.4 means to, and raises)
+    (tmp_path / "part.txt").write_text("zz 3\nthe 90\n", encoding="utf-8")
+    with pytest.warns(RuntimeWarning, match=r"incomplete: 2 word\(s\) have no count"):
+        part = nlp.load_word2vec_format(path, fvocab=str(tmp_path / "part.txt"))
+    assert part.counts == [90, None, None, 3] and part.get_count("zz") == 3 and part.get_count("na\u00efve") is None
+    part.save_word2vec_format(str(tmp_path / "p.w2v"), fvocab=str(tmp_path / "p.vocab"))  # words without one left out
+    assert open(tmp_path / "p.vocab", encoding="utf-8").read() == "the 90\nzz 3\n"
+    odd = KeyedVectors(ODD, odd_vectors(), counts=list(range(len(ODD), 0, -1)))  # a line splits at its last space
+    odd.save_word2vec_format(path, binary=binary, fvocab=vocab)
+    assert KeyedVectors.load_word2vec_format(path, fvocab=vocab).counts == odd.counts
+
+
+def test_vocabulary_file_errors(tmp_path):
+    path = KeyedVectors(["a", "b"], np.ones((2, 3))).save_word2vec_format(str(tmp_path / "v.txt"))
+    with pytest.raises(ValueError, match=r"save_word2vec_format: invalid fvocab='.*vocab.txt'; expected None: these "
+                                         r"vectors have no counts"):
+        KeyedVectors(["a"], np.ones((1, 2))).save_word2vec_format(str(tmp_path / "w.txt"), fvocab=str(tmp_path / "vocab.txt"))
+    assert not (tmp_path / "w.txt").exists() and not (tmp_path / "vocab.txt").exists()  # nothing written
+    with pytest.raises(FileNotFoundError, match="vocabulary file fvocab='.*nope.txt' does not exist"):
+        KeyedVectors.load_word2vec_format(path, fvocab=str(tmp_path / "nope.txt"))
+    for text in ("a 3\nb three\n", "a 3\nb\n", "a -1\n"):
+        (tmp_path / "bad.txt").write_text(text)
+        with pytest.raises(ValueError, match=r"bad.txt: line \d: .* is not 'word count'"):
+            KeyedVectors.load_word2vec_format(path, fvocab=str(tmp_path / "bad.txt"))
+    with pytest.raises(ValueError, match=r"KeyedVectors: invalid counts=\[1\]; expected None or a sequence of 2"):
+        KeyedVectors(["a", "b"], np.ones((2, 3)), counts=[1])
+    with pytest.raises(ValueError, match=r"invalid counts=-2; expected None or a sequence of 2 non-negative"):
+        KeyedVectors(["a", "b"], np.ones((2, 3)), counts=[1, -2])
+    with pytest.raises(KeyError, match="word 'c' not in the vocabulary"):
+        KeyedVectors(["a", "b"], np.ones((2, 3)), counts=[1, 2]).get_count("c")
 
 
 def test_to_gensim_without_gensim_names_the_extra(monkeypatch):
