@@ -60,9 +60,12 @@ def check_read_args(path, binary, limit, unicode_errors, encoding, no_header, ow
         fail("binary", binary, "False or None with no_header=True (a binary file always has a header)", owner)
 
 
-def read_word2vec(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8", no_header=False):
-    """``(words, float32 vectors)`` from a word2vec file; ``binary=None`` tells the format from the first record."""
+def read_word2vec(path, binary=None, limit=None, unicode_errors="strict", encoding="utf-8", no_header=False,
+                  fvocab=None):
+    """``(words, float32 vectors, counts)`` from a word2vec file (``counts``: from the vocabulary file ``fvocab``,
+    else None); ``binary=None`` tells the format from the first record."""
     check_read_args(path, binary, limit, unicode_errors, encoding, no_header)
+    counts = None if fvocab is None else read_counts(fvocab, encoding, unicode_errors)  # its errors before the big file
     if not os.path.isfile(path):
         raise FileNotFoundError(f"vectors file path={path!r} does not exist")
     with open(path, "rb") as f:
@@ -77,7 +80,8 @@ def read_word2vec(path, binary=None, limit=None, unicode_errors="strict", encodi
             binary = _looks_binary(f, dim)
         decode = _decoder(encoding, unicode_errors, path)
         words, vectors = (_read_binary if binary else _read_text)(f, count, dim, decode, path)
-    return _first_of_duplicates(words, vectors, path)
+    words, vectors = _first_of_duplicates(words, vectors, path)
+    return words, vectors, None if counts is None else counts_for(words, counts, path)
 
 
 def _read_header(f, path):
@@ -235,9 +239,9 @@ def read_counts(path, encoding="utf-8", unicode_errors="strict") -> dict:
     with open(path, "rb") as f:
         for number, raw in enumerate(f, 1):
             line = decode(raw, f"line {number}").rstrip("\r\n")
-            word, _, count = line.rpartition(" ")  # the last space: other whitespace stays in the word
             if not line.strip():
                 continue
+            word, _, count = line.rpartition(" ")  # the last space: other whitespace stays in the word
             if not word or not count.isdigit():
                 raise ValueError(f"{path}: line {number}: {raw[:60]!r} is not 'word count' (a word, a space, "
                                  "a non-negative integer); fvocab= takes the C tool's -save-vocab file")

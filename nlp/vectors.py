@@ -288,11 +288,9 @@ class KeyedVectors:
         text files (GloVe's); ``fvocab``: a vocabulary file of ``word count`` lines (the C tool's
         ``-save-vocab``), read into ``counts``. See :mod:`nlp.vector_files` for the exact rules.
         """
-        if fvocab is not None:
-            vector_files.check_read_args(path, binary, limit, unicode_errors, encoding, no_header)
-            counts = vector_files.read_counts(fvocab, encoding, unicode_errors)
-        words, vectors = vector_files.read_word2vec(path, binary, limit, unicode_errors, encoding, no_header)
-        return cls(words, vectors, counts=None if fvocab is None else vector_files.counts_for(words, counts, path))
+        words, vectors, counts = vector_files.read_word2vec(path, binary, limit, unicode_errors, encoding, no_header,
+                                                            fvocab)
+        return cls(words, vectors, counts=counts)
 
     @classmethod
     def from_gensim(cls, kv) -> KeyedVectors:
