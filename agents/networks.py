@@ -21,7 +21,7 @@ from agents.distributions import (
     gaussian_log_prob,
     squashed_gaussian_log_prob,
 )
-from agents.numpy_forward import NumpyForward
+from agents.numpy_forward import NumpyForward, VariableReader, VariableWriter
 from agents.optim import polyak_update
 
 __all__ = [
@@ -127,10 +127,19 @@ class ObsNormalizer(keras.layers.Layer):
         x = (x - self.mean) / keras.ops.sqrt(self.var + self.epsilon)
         return keras.ops.clip(x, -self.clip, self.clip)
 
-    def sync(self):
-        """Snapshot the statistics for ``numpy`` (call after they change; ``update`` does)."""
+    def _io(self):
+        """``(reader, writer)`` of the statistics' weights, each one TensorFlow call (made on first use)."""
+        if getattr(self, "_io_pair", None) is None:
+            stats = (self.mean, self.var, self.count)
+            object.__setattr__(self, "_io_pair", (VariableReader(stats), VariableWriter(stats)))
+        return self._io_pair
+
+    def sync(self, values=None):
+        """Snapshot the statistics for ``numpy`` (call after they change; ``update`` does); ``values``:
+        the weights ``(mean, var, ...)`` already read by the caller."""
         if self.enabled:
-            self._snapshot = (self.mean.numpy(), np.sqrt(self.var.numpy() + self.epsilon))
+            mean, var = (values if values is not None else self._io()[0]())[:2]
+            self._snapshot = (mean, np.sqrt(var + self.epsilon))
 
     def numpy(self, x):
         """The same normalisation in NumPy (for the env loop), with the last ``sync``'s statistics."""
@@ -147,12 +156,11 @@ class ObsNormalizer(keras.layers.Layer):
         if not self.enabled:
             return
         batch = np.asarray(batch, dtype=np.float64).reshape(-1, self.dim)
-        mean, var, count = (np.asarray(v.numpy(), np.float64) for v in (self.mean, self.var, self.count))
+        reader, writer = self._io()
+        mean, var, count = (np.asarray(v, np.float64) for v in reader())
         mean, var, total = combine_moments(mean, var, count, batch.mean(0), batch.var(0), batch.shape[0])
         mean, var = mean.astype("float32"), var.astype("float32")
-        self.mean.assign(mean)
-        self.var.assign(var)
-        self.count.assign(float(total))
+        writer((mean, var, float(total)))
         self._snapshot = (mean, np.sqrt(var + np.float32(self.epsilon)))
 
     def get_config(self):
@@ -185,8 +193,10 @@ class RewardNormalizer(keras.layers.Layer):
 
     def flush(self):
         """Write the statistics into the weights (before they are saved; nothing when off)."""
-        for var, value in zip((self.mean, self.var, self.count), self.stats if self.enabled else ()):
-            var.assign(value)
+        if self.enabled:
+            if getattr(self, "_writer", None) is None:
+                object.__setattr__(self, "_writer", VariableWriter((self.mean, self.var, self.count)))
+            self._writer(self.stats)
 
     def pull(self):
         """Read the statistics back from the weights (after they are loaded)."""

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["NumpyForward", "KerasForward", "VariableReader"]
+__all__ = ["NumpyForward", "KerasForward", "VariableReader", "VariableWriter"]
 
 
 def _np_elu(x):
@@ -38,6 +38,23 @@ class VariableReader:
 
     def __call__(self) -> list:
         return [t.numpy() for t in self._fn()] if self.variables else []
+
+
+class VariableWriter:
+    """Assign NumPy values to ``variables`` in one TensorFlow call (``Variable.assign`` costs one call per
+    variable: ~0.2 ms each, paid by the normalisers at every on-policy rollout)."""
+
+    def __init__(self, variables):
+        self.variables = list(variables)
+        signature = [tf.TensorSpec(v.shape, v.dtype) for v in self.variables]
+        self._fn = tf.function(self._assign, input_signature=signature).get_concrete_function()
+
+    def _assign(self, *values):
+        for variable, value in zip(self.variables, values):
+            variable.assign(value)
+
+    def __call__(self, values) -> None:
+        self._fn(*(tf.constant(np.asarray(x, v.dtype)) for v, x in zip(self.variables, values)))
 
 
 class NumpyForward:

@@ -139,9 +139,12 @@ class OnPolicyAgent(Agent):
             # what the env loop reads: the critic's weights, then the policy's (gSDE's, or the actor's and log std)
             self._acting = [f for f in (self._np_critic, self.sde if self.config.use_sde else self._np_actor) if f]
             extra = [self.model.log_std.value] if not self.discrete and not self.config.use_sde else []
-            self._reader = VariableReader([v for f in self._acting for v in f.variables()] + extra)
-        self.normalizer.sync()
+            stats = [self.normalizer.mean, self.normalizer.var] if self.normalizer.enabled else []
+            self._reader = VariableReader(stats + [v for f in self._acting for v in f.variables()] + extra)
         values = self._reader()
+        if self.normalizer.enabled:
+            self.normalizer.sync(values[:2])
+            values = values[2:]
         for forward in self._acting:
             n = len(forward.variables())
             forward.sync(values[:n])

@@ -21,6 +21,7 @@ from agents.networks import (
     polyak_update,
     squashed_gaussian_log_prob,
 )
+from agents.numpy_forward import VariableReader, VariableWriter
 from agents.optim import apply_gradients, linear_schedule
 from agents.ppo import ppo_losses
 
@@ -133,6 +134,18 @@ def test_obs_normalizer_matches_numpy():
     norm.sync()
     np.testing.assert_allclose(norm.numpy(x), keras.ops.convert_to_numpy(norm(x)), rtol=1e-5, atol=1e-5)
     assert np.array_equal(ObsNormalizer(3)(x), x)  # disabled: identity
+
+
+def test_variable_writer_and_reader_round_trip_in_the_variables_dtypes():
+    weights = [keras.Variable(np.zeros((2, 3)), dtype="float32"), keras.Variable(0, dtype="int64"),
+               keras.Variable(np.zeros(4), dtype="float64")]
+    values = [np.arange(6.0).reshape(2, 3), 7, np.full(4, 1 / 3)]
+    VariableWriter(weights)(values)
+    read = VariableReader(weights)()
+    assert [r.dtype for r in read] == [np.float32, np.int64, np.float64]
+    for got, want in zip(read, values):
+        np.testing.assert_array_equal(got, np.asarray(want).astype(got.dtype))
+    assert np.array_equal(weights[0].numpy(), read[0]) and float(weights[2].numpy()[0]) == 1 / 3
 
 
 def test_numpy_forward_matches_keras():
