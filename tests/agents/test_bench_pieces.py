@@ -34,7 +34,6 @@ def fake_training(monkeypatch):
 
     monkeypatch.setattr(benchmark, "run_ours", run_ours)
     monkeypatch.setattr(benchmark, "run_sb3", run_sb3)
-    monkeypatch.setattr(benchmark, "RESULTS_DIR", "/nonexistent")  # never the docs page
     return sb3_seeds
 
 
@@ -66,6 +65,17 @@ def test_untimed_pieces_join_the_timed_one(tmp_path, fake_training):
 
     again = bench(tmp_path, "--seeds", "1", "--merge", "--reuse-sb3")  # a rerun seed replaces its entry
     assert again["seeds"] == [0, 1, 2, 3] and again["timed_seeds"] == 2
+
+
+def test_the_docs_page_beside_the_results_folder_gets_the_table(tmp_path, fake_training):
+    out = tmp_path / "checkout" / "docs" / "results" / "agents"
+    out.mkdir(parents=True)
+    page = tmp_path / "checkout" / "docs" / "agents.md"
+    page.write_text("intro\n<!-- agents-table:start -->\nold\n<!-- agents-table:end -->\nafter\n")
+    bench(out, "--seeds", "0,1")
+    head, table, tail = page.read_text().split("<!-- agents-table")
+    assert head == "intro\n" and "| PPO | CartPole-v1 |" in table and "old" not in table and tail.endswith("after\n")
+    assert benchmark.docs_page_for(tmp_path) is None  # any other folder: no page touched
 
 
 def test_without_reuse_every_seed_is_timed(tmp_path, fake_training):
