@@ -105,6 +105,17 @@ def combine_moments(mean, var, count, b_mean, b_var, b_count):
     return mean + delta * b_count / total, m2 / total, total
 
 
+def statistics_io(normalizer):
+    """``(reader, writer)`` of a normaliser's ``(mean, var, count)`` weights, one TensorFlow call each
+    (made on first use and kept outside Keras's attribute tracking)."""
+    pair = getattr(normalizer, "_statistics_io", None)
+    if pair is None:
+        stats = (normalizer.mean, normalizer.var, normalizer.count)
+        pair = (VariableReader(stats), VariableWriter(stats))
+        object.__setattr__(normalizer, "_statistics_io", pair)
+    return pair
+
+
 class ObsNormalizer(keras.layers.Layer):
     """Running mean/variance observation normalisation, clipped to ``[-clip, clip]``.
 
@@ -127,18 +138,11 @@ class ObsNormalizer(keras.layers.Layer):
         x = (x - self.mean) / keras.ops.sqrt(self.var + self.epsilon)
         return keras.ops.clip(x, -self.clip, self.clip)
 
-    def _io(self):
-        """``(reader, writer)`` of the statistics' weights, each one TensorFlow call (made on first use)."""
-        if getattr(self, "_io_pair", None) is None:
-            stats = (self.mean, self.var, self.count)
-            object.__setattr__(self, "_io_pair", (VariableReader(stats), VariableWriter(stats)))
-        return self._io_pair
-
     def sync(self, values=None):
         """Snapshot the statistics for ``numpy`` (call after they change; ``update`` does); ``values``:
         the weights ``(mean, var, ...)`` already read by the caller."""
         if self.enabled:
-            mean, var = (values if values is not None else self._io()[0]())[:2]
+            mean, var = (values if values is not None else statistics_io(self)[0]())[:2]
             self._snapshot = (mean, np.sqrt(var + self.epsilon))
 
     def numpy(self, x):
@@ -156,7 +160,7 @@ class ObsNormalizer(keras.layers.Layer):
         if not self.enabled:
             return
         batch = np.asarray(batch, dtype=np.float64).reshape(-1, self.dim)
-        reader, writer = self._io()
+        reader, writer = statistics_io(self)
         mean, var, count = (np.asarray(v, np.float64) for v in reader())
         mean, var, total = combine_moments(mean, var, count, batch.mean(0), batch.var(0), batch.shape[0])
         mean, var = mean.astype("float32"), var.astype("float32")
@@ -194,9 +198,7 @@ class RewardNormalizer(keras.layers.Layer):
     def flush(self):
         """Write the statistics into the weights (before they are saved; nothing when off)."""
         if self.enabled:
-            if getattr(self, "_writer", None) is None:
-                object.__setattr__(self, "_writer", VariableWriter((self.mean, self.var, self.count)))
-            self._writer(self.stats)
+            statistics_io(self)[1](self.stats)
 
     def pull(self):
         """Read the statistics back from the weights (after they are loaded)."""
