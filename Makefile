@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# test processes (pytest-xdist): one per CPU, at most 4; a test process is mostly one busy core
+TEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(min(4, len(os.sched_getaffinity(0))))")
 
 .PHONY: run test lint bench list clean
 
@@ -17,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m zoo reproduce --suite quick --docs docs/results --readme README.md
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
