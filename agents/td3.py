@@ -47,6 +47,9 @@ class TD3Config(OffPolicyConfig):
     ``"ornstein-uhlenbeck"``: stable-baselines3's ``OrnsteinUhlenbeckActionNoise`` of sigma
     ``action_noise`` (theta 0.15, dt 0.01, reset when an episode ends), temporally correlated, from the
     first step on, as rl-zoo's ``noise_type``."""
+    jit_compile: bool = True
+    """XLA-compile the update: on CPU it fuses the critics' and actor's element-wise work (one Pendulum-v1
+    step at (400, 300): 7.0 -> 6.1 ms, DDPG's 22% faster; SAC's and DQN's updates are slower under XLA)."""
 
     _positive = OffPolicyConfig._positive + ("n_critics", "policy_delay")
 
