@@ -118,3 +118,16 @@ def test_a_row_stopped_part_way_keeps_its_finished_seeds(tmp_path, fake_training
     row = bench(tmp_path, "--seeds", "2,3", "--timed-seeds", "0", "--reuse-sb3", "--merge")  # the rest joins
     assert row["seeds"] == [0, 1, 2, 3] and row["final"]["values"] == [0.0, 1.0, 2.0, 3.0]
     assert row["sb3_final"]["values"] == [0.0, 10.0, 20.0, 30.0] and fake_training == [0, 1, 2, 3]
+
+
+def test_sb3_cache_key_ignores_what_only_dlzoo_runs_with():
+    """SB3's returns are reused across dlzoo's compile and init options, not across a real setting."""
+    import types
+
+    from agents.sb3_settings import sb3_settings_key
+
+    def key(**fields):
+        return sb3_settings_key("TD3", "Pendulum-v1", 20_000, types.SimpleNamespace(learning_rate=1e-3, **fields))
+
+    assert key() == key(jit_compile=True) == key(jit_compile=False, torch_init=True)
+    assert key() != key(gamma=0.98)
