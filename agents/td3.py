@@ -49,7 +49,8 @@ class TD3Config(OffPolicyConfig):
     first step on, as rl-zoo's ``noise_type``."""
     jit_compile: bool = True
     """XLA-compile the update: on CPU it fuses the critics' and actor's element-wise work (one Pendulum-v1
-    step at (400, 300): 7.0 -> 6.1 ms, DDPG's 22% faster; SAC's update is slower under XLA, and DQN's ends elsewhere on some seeds)."""
+    step at (400, 300): 7.0 -> 6.1 ms, DDPG's 22% faster; SAC's update is slower under XLA, and DQN's ends
+    elsewhere on some seeds)."""
 
     _positive = OffPolicyConfig._positive + ("n_critics", "policy_delay")
 
