@@ -17,7 +17,7 @@ import tensorflow as tf
 from agents import distributions
 from agents.config import OffPolicyConfig
 from agents.off_policy import OffPolicyAgent
-from agents.optim import linear_schedule, polyak_update
+from agents.optim import interpolate, polyak_update
 from agents.registry import register_agent
 from zoo.core.checks import check_number
 
@@ -122,6 +122,7 @@ class DQN(OffPolicyAgent):
         self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.optimizer.build(networks["q"].trainable_variables)
         self._steps_since_target = 0
+        self._copied_version = -1  # the ``_weights_version`` the last hard copy took
         self.epsilon = cfg.exploration_initial_eps
         # one compiled call every target_update_interval steps, not 3 eager ops per weight
         self._target_update = tf.function(
@@ -133,15 +134,19 @@ class DQN(OffPolicyAgent):
 
     def _explore(self, obs):
         cfg = self.config
-        self.epsilon = linear_schedule(cfg.exploration_initial_eps, cfg.exploration_final_eps,
-                                       cfg.exploration_fraction, self._progress)
+        self.epsilon = interpolate(cfg.exploration_initial_eps, cfg.exploration_final_eps,
+                                   cfg.exploration_fraction, self._progress)
         return super()._explore(obs)
 
     def _on_step(self, dones):
         self._steps_since_target += self.n_envs
         if self._steps_since_target >= self.config.target_update_interval:
             self._steps_since_target = 0
-            self._target_update()
+            # a hard copy (tau 1) of weights already copied changes nothing: skip it (CartPole-v1 copies every 10
+            # steps and trains every 256)
+            if self.config.tau < 1.0 or self._copied_version != self._weights_version:
+                self._target_update()
+                self._copied_version = self._weights_version
 
     def train_step(self, obs, actions, rewards, next_obs, terminated):
         cfg = self.config

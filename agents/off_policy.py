@@ -96,6 +96,9 @@ class OffPolicyAgent(Agent):
                                    np.int64 if self.discrete else np.float32, seed=self.seed, obs_dtype=self.obs_dtype)
         self._np_policy = None
         self._since_train = 0
+        # bumped whenever the online weights may have changed: each compiled update, and each epoch's start (a
+        # load, a resume or a callback between epochs); DQN skips hard copies of a net whose version it copied
+        self._weights_version = 0
         # gradient steps so far: train_step reads it for delayed and periodic updates
         self._updates = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._train_fn = self.graph(self._train)
@@ -130,6 +133,7 @@ class OffPolicyAgent(Agent):
     def _run_epoch(self, total_timesteps, target_timesteps):
         cfg = self.config
         self._sync_numpy()
+        self._weights_version += 1
         end = min(self.num_timesteps + self._steps_per_epoch(), target_timesteps)
         sums, count = collections.defaultdict(float), 0
         while self.num_timesteps < end:
@@ -160,6 +164,7 @@ class OffPolicyAgent(Agent):
                     self._set_lr(opt, lr)
                 batch = self.replay.sample(steps, cfg.batch_size)
                 out, acting_weights = self._train_fn(*(tf.constant(b) for b in batch))
+                self._weights_version += 1
                 self._sync_numpy([w.numpy() for w in acting_weights])
                 for k, v in out.items():
                     sums[k] += float(v)

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from zoo.core.checks import check_number
 
-__all__ = ["apply_gradients", "clip_gradients", "polyak_update", "linear_schedule", "RMSpropTorchLike",
+__all__ = ["apply_gradients", "clip_gradients", "polyak_update", "linear_schedule", "interpolate", "RMSpropTorchLike",
            "RMSpropTFLike"]
 
 
@@ -42,6 +42,11 @@ def linear_schedule(start: float, end: float, fraction: float, progress: float) 
     """
     for arg, value in (("start", start), ("end", end), ("fraction", fraction), ("progress", progress)):
         check_number(arg, value, owner="linear_schedule")
+    return interpolate(start, end, fraction, progress)
+
+
+def interpolate(start: float, end: float, fraction: float, progress: float) -> float:
+    """``linear_schedule`` without its argument checks: DQN's epsilon at every env step, from checked settings."""
     if fraction <= 0:
         return float(end)
     return float(start + (end - start) * min(max(progress, 0.0) / fraction, 1.0))

@@ -1,6 +1,7 @@
 """When the replay agents train: phases of ``train_freq`` steps from step 0, updates once more than
 ``learning_starts`` steps are collected, as stable-baselines3's ``OffPolicyAlgorithm``."""
 
+import numpy as np
 import pytest
 
 import agents
@@ -44,3 +45,35 @@ def test_train_freq_counts_vector_steps_as_stable_baselines3(learning_starts, tr
     model = sb3.DQN("MlpPolicy", env, seed=0, batch_size=4, policy_kwargs=dict(net_arch=[8]), **config)
     model.learn(steps)
     assert model._n_updates == expected
+
+
+def _dqn(cls, **config):
+    agent = cls("CartPole-v1", seed=0, use_rl_zoo=False, net_arch=(8,), batch_size=4, learning_starts=10, train_freq=8,
+                gradient_steps=2, target_update_interval=2, log_interval=32, **config)
+    copies = []
+    update = agent._target_update
+    agent._target_update = lambda: (copies.append(agent.num_timesteps), update())[1]
+    return agent, copies
+
+
+def test_dqn_skips_only_the_hard_target_copies_that_change_nothing():
+    counter = iter(range(10**9))
+
+    class CopyEveryTime(agents.DQN):  # every weights version new: a copy at every target_update_interval
+        _weights_version = property(lambda self: next(counter), lambda self, value: None)
+
+    skipping, skipped = _dqn(agents.DQN)
+    copying, copied = _dqn(CopyEveryTime)
+    for agent in (skipping, copying):
+        agent.learn(60)
+    assert len(copied) == 30 and 6 <= len(skipped) <= 9  # 6 phases train (16, ..., 56), 2 epochs start
+    for a, b in zip(skipping.model.get_weights(), copying.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # weights changed between two learn() calls (no update since the last copy) are copied at the next target
+    # update (step 62; the next phase trains at 64), as without the skip
+    changed = [2.0 * w for w in skipping.model.q.get_weights()]
+    skipping.model.q.set_weights(changed)
+    skipping.learn(2, reset_num_timesteps=False)
+    assert skipped[-1] == 62
+    for a, b in zip(skipping.model.q_target.get_weights(), changed):
+        np.testing.assert_array_equal(a, b)
