@@ -47,12 +47,17 @@ def test_train_freq_counts_vector_steps_as_stable_baselines3(learning_starts, tr
     assert model._n_updates == expected
 
 
-def _dqn(cls, **config):
+def _dqn(cls):
+    """A tiny DQN whose target copies are recorded (the env step of each)."""
     agent = cls("CartPole-v1", seed=0, use_rl_zoo=False, net_arch=(8,), batch_size=4, learning_starts=10, train_freq=8,
-                gradient_steps=2, target_update_interval=2, log_interval=32, **config)
-    copies = []
-    update = agent._target_update
-    agent._target_update = lambda: (copies.append(agent.num_timesteps), update())[1]
+                gradient_steps=2, target_update_interval=2, log_interval=32)
+    copies, update = [], agent._target_update
+
+    def recorded_update():
+        copies.append(agent.num_timesteps)
+        update()
+
+    agent._target_update = recorded_update
     return agent, copies
 
 
