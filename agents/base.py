@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from agents import save_util
 from agents.atari import default_policy, is_atari_id
+from agents.callbacks import leaves_weights
 from agents.checkpoint import Checkpointer
 from agents.compiled import Compiled
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
@@ -34,19 +35,9 @@ from agents.save_util import load
 from zoo.core.checks import check_array, check_bool, check_choice, check_int, fail, is_int
 from zoo.core.seeding import seed_everything
 
-__all__ = [
-    "Agent",
-    # the old home of these names (``from agents.base import ...`` still works)
-    "AgentConfig",
-    "OnPolicyConfig",
-    "OffPolicyConfig",
-    "make_vec_env",
-    "linear_schedule",
-    "register_agent",
-    "make",
-    "list_agents",
-    "load",
-]
+# with the old home of the names after "Agent" (``from agents.base import ...`` still works)
+__all__ = ["Agent", "AgentConfig", "OnPolicyConfig", "OffPolicyConfig", "make_vec_env", "linear_schedule",
+           "register_agent", "make", "list_agents", "load"]
 
 # ``from agents.base import OnPolicyAgent, OffPolicyAgent`` (their old home) still works
 _MOVED = {"OnPolicyAgent": "agents.on_policy", "OffPolicyAgent": "agents.off_policy"}
@@ -191,6 +182,10 @@ class Agent(abc.ABC):
     def _steps_per_epoch(self) -> int:
         """Environment steps per callback epoch."""
 
+    def _weights_changed(self):
+        """Something besides the updates may have changed the weights (a load, a callback): forget any copy."""
+        return None
+
     def _checkpoint_state(self) -> dict:
         """The machinery's arrays a checkpoint saves beyond variables, RNGs, counters and envs."""
         return {}
@@ -322,12 +317,16 @@ class Agent(abc.ABC):
         self.model.stop_training = False
         logs = {}
         cbs.on_train_begin()
+        self._weights_changed()
+        keeps_weights = all(leaves_weights(cb) for cb in callbacks)
         epoch = 0
         if resumed:  # the History goes on with the epochs run before the kill
             self.history.epoch, self.history.history = resumed["history_epochs"], resumed["history"]
             epoch = resumed["epoch"]
         while self.num_timesteps < target and not self.model.stop_training:
             cbs.on_epoch_begin(epoch)
+            if not keeps_weights:
+                self._weights_changed()
             t0, s0 = time.perf_counter(), self.num_timesteps
             self._progress = (self.num_timesteps - start_steps) / total_timesteps
             losses = self._run_epoch(total_timesteps, target)

@@ -170,6 +170,8 @@ def _callbacks(args, agent, cls):
         result.append(agents.EvalCallback(n_episodes=args.eval_episodes, every=every, restore_best=False))
 
         class EvalLines(keras.callbacks.Callback):
+            leaves_weights = True  # prints logs only (agents.callbacks)
+
             def on_epoch_end(self, epoch, logs=None):
                 if logs and "eval_return" in logs:
                     _Lines.write(f"step {int(logs['timesteps']):,}: eval return {logs['eval_return']:.2f} "
@@ -228,7 +230,7 @@ def _cmd_train(args, parser, argv, callbacks):
         atomic_json(os.path.join(args.log_dir, "config.json"), {"run": run, "agent": agent.get_config()})
 
     class Started(keras.callbacks.Callback):
-        started = False
+        started, leaves_weights = False, True
 
         def on_train_begin(self, logs=None):
             Started.started = True

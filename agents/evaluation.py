@@ -96,6 +96,8 @@ class EvalCallback(keras.callbacks.Callback):
     in ``evaluate``.
     """
 
+    leaves_weights = True  # evaluates; restores the best weights only as learn ends (agents.callbacks)
+
     def __init__(self, env=None, n_episodes: int = 5, every: int = 1, deterministic: bool = True,
                  restore_best: bool = True, stop_at: float | None = None, seed: int | None = None,
                  vec_env: str = "sync"):

@@ -90,6 +90,8 @@ class EpisodeLog(keras.callbacks.Callback):
     package); ``None`` (the default): when that package is installed.
     """
 
+    leaves_weights = True  # logs only (agents.callbacks)
+
     def __init__(self, log_dir, tensorboard: bool | None = None):
         super().__init__()
         self.log_dir = os.fspath(check_path("log_dir", log_dir, "EpisodeLog"))

@@ -140,9 +140,10 @@ class ObsNormalizer(keras.layers.Layer):
 
     def sync(self, values=None):
         """Snapshot the statistics for ``numpy`` (call after they change; ``update`` does); ``values``:
-        the weights ``(mean, var, ...)`` already read by the caller."""
+        the weights ``(mean, var, count)`` already read by the caller (``fold`` starts from them)."""
         if self.enabled:
-            mean, var = (values if values is not None else statistics_io(self)[0]())[:2]
+            self._stats = tuple(values if values is not None else statistics_io(self)[0]())
+            mean, var = self._stats[:2]
             self._snapshot = (mean, np.sqrt(var + self.epsilon))
 
     def numpy(self, x):
@@ -155,17 +156,24 @@ class ObsNormalizer(keras.layers.Layer):
         mean, std = self._snapshot
         return np.clip((x - mean) / std, -self.clip, self.clip)
 
+    def fold(self, batch):
+        """The last ``sync``'s statistics with a batch of observations folded in (parallel Welford):
+        ``(mean, var, count)`` as the weights hold them (float32), not yet written (``update`` writes
+        them; an on-policy update assigns them inside its own graph call)."""
+        batch = np.asarray(batch, dtype=np.float64).reshape(-1, self.dim)
+        mean, var, count = (np.asarray(v, np.float64) for v in self._stats)
+        mean, var, total = combine_moments(mean, var, count, batch.mean(0), batch.var(0), batch.shape[0])
+        return mean.astype("float32"), var.astype("float32"), np.float32(total)
+
     def update(self, batch):
         """Fold a batch of observations into the running statistics (parallel Welford)."""
         if not self.enabled:
             return
-        batch = np.asarray(batch, dtype=np.float64).reshape(-1, self.dim)
         reader, writer = statistics_io(self)
-        mean, var, count = (np.asarray(v, np.float64) for v in reader())
-        mean, var, total = combine_moments(mean, var, count, batch.mean(0), batch.var(0), batch.shape[0])
-        mean, var = mean.astype("float32"), var.astype("float32")
-        writer((mean, var, float(total)))
-        self._snapshot = (mean, np.sqrt(var + np.float32(self.epsilon)))
+        self._stats = tuple(reader())
+        stats = self.fold(batch)
+        writer(stats)
+        self.sync(stats)
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "enabled": self.enabled, "clip": self.clip,

@@ -30,14 +30,39 @@ _NP_ACTIVATIONS = {
 
 class VariableReader:
     """The values of ``variables`` as NumPy arrays, read in one TensorFlow call (``Variable.numpy()``
-    costs one call per variable: ~0.1 ms each, a large share of a small on-policy rollout)."""
+    costs one call per variable: ~0.1 ms each, a large share of a small on-policy rollout).
 
-    def __init__(self, variables):
+    Variables of one dtype come back as one flat tensor, split in NumPy (the arrays are views of
+    one buffer); ``jit_compile=True`` compiles the read with XLA, whose call costs about a third of
+    a graph's on a CPU (~0.15 ms against ~0.4 for 12 small variables). ``read()`` is the same read
+    inside another graph (an update that returns the new weights), ``unpack`` its NumPy side.
+    """
+
+    def __init__(self, variables, jit_compile: bool = False):
         self.variables = list(variables)
-        self._fn = tf.function(lambda: [tf.identity(v.value) for v in self.variables])
+        self._shapes = [tuple(v.shape) for v in self.variables]
+        self._flat = len({v.dtype for v in self.variables}) == 1
+        self._fn = tf.function(self.read, jit_compile=bool(jit_compile) and self._flat)
+
+    def read(self):
+        """Graph side: one flat tensor (one dtype) or a list of tensors."""
+        if self._flat:
+            return tf.concat([tf.reshape(v.value, [-1]) for v in self.variables], 0)
+        return [tf.identity(v.value) for v in self.variables]
+
+    def unpack(self, values) -> list:
+        """``read()``'s result as one NumPy array per variable."""
+        if not self._flat:
+            return [t.numpy() for t in values]
+        flat, out, start = values.numpy(), [], 0
+        for shape in self._shapes:
+            size = int(np.prod(shape))
+            out.append(flat[start:start + size].reshape(shape))
+            start += size
+        return out
 
     def __call__(self) -> list:
-        return [t.numpy() for t in self._fn()] if self.variables else []
+        return self.unpack(self._fn()) if self.variables else []
 
 
 class VariableWriter:

@@ -94,6 +94,7 @@ class OnPolicyAgent(Agent):
                                     () if self.discrete else (self.action_dim,),
                                     np.int64 if self.discrete else np.float32, obs_dtype=self.obs_dtype)
         self._np_actor = None
+        self._acting_values = None  # what the last update returned for the next rollout (None: read them)
         self._update_fn = self.graph(self._update)
 
     def _make_optimizer(self):
@@ -131,20 +132,34 @@ class OnPolicyAgent(Agent):
 
     # ------------------------------------------------------------------ acting (NumPy)
 
-    def _sync_numpy(self):
-        """Copy the current weights to the NumPy forward passes used while acting (one TensorFlow read)."""
+    def _acting_reader(self) -> VariableReader:
+        """The reader of what the env loop acts with: the observation statistics, the critic's weights,
+        then the policy's (gSDE's, or the actor's and the log std); made on first use."""
         if self._np_actor is None:
             self._np_actor = self.nets.forward(self.model.actor)
             self._np_critic = self.nets.forward(self.model.critic) if self.uses_critic else None
-            # what the env loop reads: the critic's weights, then the policy's (gSDE's, or the actor's and log std)
             self._acting = [f for f in (self._np_critic, self.sde if self.config.use_sde else self._np_actor) if f]
             extra = [self.model.log_std.value] if not self.discrete and not self.config.use_sde else []
-            stats = [self.normalizer.mean, self.normalizer.var] if self.normalizer.enabled else []
-            self._reader = VariableReader(stats + [v for f in self._acting for v in f.variables()] + extra)
-        values = self._reader()
+            norm = self.normalizer
+            stats = [norm.mean, norm.var, norm.count] if norm.enabled else []
+            self._reader = VariableReader(stats + [v for f in self._acting for v in f.variables()] + extra,
+                                          jit_compile=self.config.jit_compile)
+        return self._reader
+
+    def _weights_changed(self):
+        """Something besides the update may have changed the weights: the next rollout reads them."""
+        self._acting_values = None
+
+    def _sync_numpy(self):
+        """Copy the current weights to the NumPy forward passes used while acting: those the last update
+        returned with its losses, or one TensorFlow read when something else may have changed them since."""
+        reader = self._acting_reader()
+        values, self._acting_values = self._acting_values, None
+        if values is None:
+            values = reader()
         if self.normalizer.enabled:
-            self.normalizer.sync(values[:2])
-            values = values[2:]
+            self.normalizer.sync(values[:3])
+            values = values[3:]
         for forward in self._acting:
             n = len(forward.variables())
             forward.sync(values[:n])
@@ -204,8 +219,12 @@ class OnPolicyAgent(Agent):
         batch = self.rollout_batch(last_values)
         self._set_lr(self.optimizer, self.config.learning_rate)
         params = {k: tf.constant(v, tf.float32) for k, v in self.update_params().items()}
-        losses = self._update_fn({k: tf.constant(v) for k, v in batch.items()}, params)
-        self.normalizer.update(self.buffer.obs)
+        stats = self.normalizer.fold(self.buffer.obs) if self.normalizer.enabled else ()
+        losses, acting = self._update_fn({k: tf.constant(v) for k, v in batch.items()}, params,
+                                         tuple(tf.constant(x) for x in stats))
+        self._acting_values = self._acting_reader().unpack(acting)
+        if stats:
+            self.normalizer.sync(stats)
         return losses
 
     # ------------------------------------------------------------------ the update (one graph call)
@@ -216,7 +235,10 @@ class OnPolicyAgent(Agent):
         apply_gradients(self.optimizer, tape.gradient(losses["loss"], variables), variables, self.config.max_grad_norm)
         return tf.stack([losses[k] for k in self.loss_names])
 
-    def _update(self, batch, params):
+    def _update(self, batch, params, statistics):
+        """The gradient steps on the rollout, then the observation statistics with the rollout folded in
+        (``statistics``, assigned after the steps, which normalise with the old ones); returns ``(losses,
+        what the env loop acts with next)``: one TensorFlow call per rollout."""
         variables = self.trainable_variables()
         schedule = self.minibatches()
         if schedule is None:
@@ -233,4 +255,7 @@ class OnPolicyAgent(Agent):
                     minibatch = {k: tf.gather(v, idx) for k, v in batch.items()}
                     totals += self._gradient_step(minibatch, params, variables)
             totals /= tf.cast(n_epochs * n_batches, tf.float32)
-        return {k: totals[i] for i, k in enumerate(self.loss_names)}
+        norm = self.normalizer
+        for variable, value in zip((norm.mean, norm.var, norm.count), statistics):
+            variable.assign(value)
+        return {k: totals[i] for i, k in enumerate(self.loss_names)}, self._acting_reader().read()

@@ -46,6 +46,8 @@ def _resolve_mode(monitor, mode, owner):
 class ProgressBar(keras.callbacks.Callback):
     """A tqdm bar over epochs showing the latest logs (use with ``verbose=0``)."""
 
+    leaves_weights = True  # shows logs only (an agent's learn takes the update's weights: agents.callbacks)
+
     def __init__(self, total_epochs: int | None = None, desc: str = "train", leave: bool = True, initial: int = 0):
         super().__init__()
         check_int("total_epochs", total_epochs, minimum=1, owner="ProgressBar", allow_none=True)
@@ -226,6 +228,8 @@ class HistoryPlot(keras.callbacks.Callback):
     The picture is rewritten atomically every ``every`` epochs and at the end of
     training (matplotlib, Agg backend: no display needed); ``history`` holds the logs.
     """
+
+    leaves_weights = True  # draws logs only (agents.callbacks)
 
     def __init__(self, path, every=1, title=None):
         super().__init__()
