@@ -42,6 +42,7 @@ class OnPolicyAgent(Agent):
     """
 
     Config = OnPolicyConfig
+    autograph = False  # the update's loops are tf.while_loop; a train_step writes tensor conditions with tf.cond
     uses_critic = True
     share_features_extractor = True
 
@@ -247,13 +248,16 @@ class OnPolicyAgent(Agent):
             n_epochs, batch_size = schedule
             n = tf.shape(batch["obs"])[0]
             n_batches = n // batch_size
-            totals = tf.zeros([len(self.loss_names)])
-            for _ in tf.range(n_epochs):
+
+            def epoch(e, totals):  # one pass over shuffled minibatches
                 perm = tf.argsort(self.rng.uniform([n]))
-                for b in tf.range(n_batches):
+
+                def minibatch(b, totals):
                     idx = perm[b * batch_size:(b + 1) * batch_size]
-                    minibatch = {k: tf.gather(v, idx) for k, v in batch.items()}
-                    totals += self._gradient_step(minibatch, params, variables)
+                    return b + 1, totals + self._gradient_step({k: tf.gather(v, idx) for k, v in batch.items()},
+                                                               params, variables)
+                return e + 1, tf.while_loop(lambda b, _: b < n_batches, minibatch, (0, totals))[1]
+            totals = tf.while_loop(lambda e, _: e < n_epochs, epoch, (0, tf.zeros([len(self.loss_names)])))[1]
             totals /= tf.cast(n_epochs * n_batches, tf.float32)
         norm = self.normalizer
         for variable, value in zip((norm.mean, norm.var, norm.count), statistics):
