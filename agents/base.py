@@ -83,8 +83,7 @@ class Agent(abc.ABC):
     share_features_extractor: bool | None = None
     """Image policies: actor and critic share one feature extractor by default (None: no actor and critic)."""
     autograph = True
-    """Trace the compiled update with autograph (tensor conditions and loops written as Python ``if``/``for``);
-    the on-policy agents trace without it: their steps have none, and converting costs ~0.8 s a process."""
+    """Trace the update with autograph (tensor ``if``/``for`` in Python); on-policy: off (~0.8 s a process)."""
     image_net_arch: tuple | None = ()
     """Image policies: hidden layers between the features and the heads unless ``net_arch`` is given
     (stable-baselines3's: none; ``None``: the config's ``net_arch``)."""
