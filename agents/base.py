@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from agents import save_util
 from agents.atari import default_policy, is_atari_id
-from agents.callbacks import leaves_weights
+from agents.callbacks import EpochCallbacks, leaves_weights
 from agents.checkpoint import Checkpointer
 from agents.compiled import Compiled
 from agents.config import AgentConfig, OffPolicyConfig, OnPolicyConfig, build_config
@@ -304,7 +304,7 @@ class Agent(abc.ABC):
 
             callbacks.append(ProgressBar(total_epochs=max(1, epochs - resumed["epoch"]) if resumed else epochs,
                                          desc=self.name))
-        cbs = keras.callbacks.CallbackList(
+        cbs = EpochCallbacks(
             callbacks + [self.history], model=self.model, epochs=epochs, verbose=0, steps=None
         )
         if not resumed and (reset_num_timesteps or self._last_obs is None):

@@ -19,6 +19,7 @@ import tensorflow as tf
 from agents import distributions
 from agents.base import Agent
 from agents.buffers import RolloutBuffer, compute_gae
+from agents.compiled import pack_batch, unpack_batch
 from agents.config import OnPolicyConfig
 from agents.gsde import SDEPolicy, check_sde
 from agents.initializers import ORTHO_GAINS, orthogonal_init  # noqa: F401  (their old import path)
@@ -221,6 +222,7 @@ class OnPolicyAgent(Agent):
         self._set_lr(self.optimizer, self.config.learning_rate)
         params = {k: tf.constant(v, tf.float32) for k, v in self.update_params().items()}
         stats = self.normalizer.fold(self.buffer.obs) if self.normalizer.enabled else ()
+        batch, self._batch_layout = pack_batch(batch)  # one tensor for the float32 arrays (fixed per agent)
         losses, acting = self._update_fn({k: tf.constant(v) for k, v in batch.items()}, params,
                                          tuple(tf.constant(x) for x in stats))
         self._acting_values = self._acting_reader().unpack(acting)
@@ -240,6 +242,7 @@ class OnPolicyAgent(Agent):
         """The gradient steps on the rollout, then the observation statistics with the rollout folded in
         (``statistics``, assigned after the steps, which normalise with the old ones); returns ``(losses,
         what the env loop acts with next)``: one TensorFlow call per rollout."""
+        batch = unpack_batch(batch, self._batch_layout)
         variables = self.trainable_variables()
         schedule = self.minibatches()
         if schedule is None:
