@@ -172,7 +172,7 @@ class NumpyCategorical(Categorical):
         log_p = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
         gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0, size=out.shape)))
         actions = np.argmax(out + gumbel, axis=-1)
-        return actions, np.take_along_axis(log_p, actions[:, None], -1)[:, 0]
+        return actions, log_p[np.arange(len(actions)), actions]
 
     def sample(self, rng):
         return self.sample_and_log_prob(rng)[0]

@@ -141,6 +141,7 @@ class OnPolicyAgent(Agent):
             self._np_actor = self.nets.forward(self.model.actor)
             self._np_critic = self.nets.forward(self.model.critic) if self.uses_critic else None
             self._acting = [f for f in (self._np_critic, self.sde if self.config.use_sde else self._np_actor) if f]
+            self._acting_sizes = [len(f.variables()) for f in self._acting]
             extra = [self.model.log_std.value] if not self.discrete and not self.config.use_sde else []
             norm = self.normalizer
             stats = [norm.mean, norm.var, norm.count] if norm.enabled else []
@@ -162,8 +163,7 @@ class OnPolicyAgent(Agent):
         if self.normalizer.enabled:
             self.normalizer.sync(values[:3])
             values = values[3:]
-        for forward in self._acting:
-            n = len(forward.variables())
+        for forward, n in zip(self._acting, self._acting_sizes):
             forward.sync(values[:n])
             values = values[n:]
         if values:
