@@ -17,12 +17,16 @@ import tensorflow as tf
 
 from agents.base import Agent
 from agents.buffers import ReplayBuffer
+from agents.compiled import pack_batch, unpack_batch
 from agents.config import OffPolicyConfig
 from agents.initializers import torch_default_init
 from agents.optim import apply_gradients
 from agents.policies import unique
 
 __all__ = ["OffPolicyAgent"]
+
+REPLAY_KEYS = ("obs", "actions", "rewards", "next_obs", "terminated")
+"""What ``ReplayBuffer.sample`` returns, in its order."""
 
 
 class OffPolicyAgent(Agent):
@@ -102,6 +106,7 @@ class OffPolicyAgent(Agent):
         # gradient steps so far: train_step reads it for delayed and periodic updates
         self._updates = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._train_fn = self.graph(self._train)
+        self._batch_layout = ()  # how the replay sample is packed (``agents.compiled.pack_batch``)
 
     def _policy_action(self, obs, deterministic):
         if self.sde is not None:
@@ -162,8 +167,10 @@ class OffPolicyAgent(Agent):
                     self.normalizer.update(self.replay.obs[max(0, self.replay.pos - 1000):self.replay.pos])
                 for opt, lr in self._optimizers():
                     self._set_lr(opt, lr)
-                batch = self.replay.sample(steps, cfg.batch_size)
-                out, acting_weights = self._train_fn(*(tf.constant(b) for b in batch))
+                batch = dict(zip(REPLAY_KEYS, self.replay.sample(steps, cfg.batch_size)))
+                if not cfg.jit_compile:  # one tensor for the float32 arrays (XLA: packed slices change its bits)
+                    batch, self._batch_layout = pack_batch(batch, leading=2)
+                out, acting_weights = self._train_fn({k: tf.constant(v) for k, v in batch.items()})
                 self._weights_version += 1
                 self._sync_numpy([w.numpy() for w in acting_weights])
                 for k, v in out.items():
@@ -175,10 +182,12 @@ class OffPolicyAgent(Agent):
         """The variables the env loop's forward pass reads (its ``sync`` order)."""
         return (self.sde or self._np_policy).variables()
 
-    def _train(self, obs, actions, rewards, next_obs, terminated):
-        """``train_step`` on each of the minibatches stacked on the leading axis: ``(the mean of its
-        losses, the acting network's new weights)``, the weights returned so the env loop need not
-        read each variable."""
+    def _train(self, batch):
+        """``train_step`` on each of the minibatches stacked on the leading axis (a packed replay sample):
+        ``(the mean of its losses, the acting network's new weights)``, the weights returned so the env
+        loop need not read each variable."""
+        batch = unpack_batch(batch, self._batch_layout)
+        obs, actions, rewards, next_obs, terminated = (batch[k] for k in REPLAY_KEYS)
         n = tf.shape(obs)[0]
         totals = tf.zeros([len(self.loss_names)])
         for i in tf.range(n):

@@ -70,3 +70,30 @@ def test_epoch_callbacks_hand_the_logs_keras_would(logs):
     end = {k: v for k, v in ours.logs[1][2].items() if k != "added"}
     assert list(end) == sorted(logs) and all(type(v) is float for v in end.values())
     assert after_ours.logs[1][2]["added"] == 1.0
+
+
+def test_a_replay_sample_packs_on_two_leading_axes():
+    rng = np.random.default_rng(1)
+    sample = {"obs": rng.normal(size=(3, 4, 6)).astype(np.float32), "actions": rng.integers(0, 2, (3, 4)),
+              "rewards": rng.normal(size=(3, 4)).astype(np.float32)}
+    packed, layout = pack_batch(sample, leading=2)
+    assert packed[PACKED].shape == (3, 4, 7) and layout == (("obs", (6,)), ("rewards", ()))
+    out = unpack_batch({k: tf.constant(v) for k, v in packed.items()}, layout)
+    for key, value in sample.items():
+        np.testing.assert_array_equal(out[key].numpy(), value)
+
+
+def test_a_packed_replay_sample_trains_the_same_weights(monkeypatch):
+    import agents
+    import agents.off_policy
+
+    def trained():
+        agent = agents.make("DQN", "CartPole-v1", seed=0, use_rl_zoo=False, net_arch=(8,), batch_size=4,
+                            learning_starts=10, train_freq=4, gradient_steps=2)
+        agent.learn(120)
+        return agent.model.get_weights()
+
+    packed = trained()
+    monkeypatch.setattr(agents.off_policy, "pack_batch", lambda batch, leading: (batch, ()))
+    for a, b in zip(packed, trained(), strict=True):
+        np.testing.assert_array_equal(a, b)
