@@ -35,6 +35,7 @@ from agents.evaluation import EvalCallback, evaluate  # noqa: E402
 from agents.off_policy import OffPolicyAgent  # noqa: E402
 from agents.on_policy import OnPolicyAgent  # noqa: E402
 from agents.optim import (  # noqa: E402
+    AdamTorchLike,
     RMSpropTFLike,
     RMSpropTorchLike,
     apply_gradients,
@@ -48,7 +49,8 @@ from agents.save_util import load  # noqa: E402
 __all__ = [
     "Agent", "AgentConfig", "OnPolicyAgent", "OffPolicyAgent", "OnPolicyConfig", "OffPolicyConfig",
     "check_env", "EvalCallback", "evaluate", "linear_schedule", "list_agents", "load", "make", "make_vec_env",
-    "register_agent", "apply_gradients", "clip_gradients", "polyak_update", "RMSpropTorchLike", "RMSpropTFLike",
+    "register_agent", "apply_gradients", "clip_gradients", "polyak_update", "AdamTorchLike", "RMSpropTorchLike",
+    "RMSpropTFLike",
 ]
 _registry.discover()  # the built-in algorithm files (plugins load on the first registry access)
 __all__ += _registry.exported_names()

@@ -16,7 +16,7 @@ from agents.config import OnPolicyConfig
 from agents.on_policy import OnPolicyAgent
 from agents.optim import RMSpropTFLike, RMSpropTorchLike
 from agents.registry import register_agent
-from zoo.core.checks import check_choice
+from zoo.core.checks import check_choice, fail
 
 __all__ = ["A2C", "A2CConfig", "actor_critic_loss"]
 
@@ -45,6 +45,8 @@ class A2CConfig(OnPolicyConfig):
     def check(self, agent):
         super().check(agent)
         check_choice("rms_prop_form", self.rms_prop_form, RMS_PROP_FORMS, agent)
+        if self.adam_form != "keras":
+            fail("adam_form", self.adam_form, "'keras' (A2C steps with RMSprop: rms_prop_form says its form)", agent)
 
 
 RMS_PROP_FORMS = {"torch": RMSpropTorchLike, "tf": RMSpropTFLike}

@@ -27,6 +27,7 @@ continues to the same target: the final weights equal an uninterrupted run's.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import io
 import json
 import os
@@ -69,6 +70,17 @@ def _identity(agent) -> dict:
     config = agent_config(agent)
     config.pop("num_timesteps")
     return json.loads(json.dumps(config))
+
+
+def _with_new_fields(saved, agent) -> dict:
+    """A checkpoint written before a hyperparameter existed, with that field at its default (which is what
+    the run had: a new field's default keeps the old behaviour)."""
+    hyperparams = saved.get("hyperparams")
+    if not isinstance(hyperparams, dict):
+        return saved
+    added = {f.name: f.default for f in dataclasses.fields(agent.config)
+             if f.name not in hyperparams and f.default is not dataclasses.MISSING}
+    return {**saved, "hyperparams": {**hyperparams, **json.loads(json.dumps(added))}}
 
 
 def _differences(saved, here, prefix="") -> list[str]:
@@ -195,6 +207,8 @@ class Checkpointer:
         saved, here = meta["agent"], _identity(agent)
         if saved.get("agent") != here["agent"]:  # another class: its hyperparameters differ anyway
             saved, here = {"agent": saved.get("agent")}, {"agent": here["agent"]}
+        else:
+            saved = _with_new_fields(saved, agent)
         diffs = _differences(saved, here)
         if len(diffs) > 6:
             diffs = diffs[:5] + [f"and {len(diffs) - 5} more"]

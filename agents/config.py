@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import numbers
 
-from zoo.core.checks import fail, is_int
+from zoo.core.checks import check_choice, fail, is_int
 
 __all__ = ["AgentConfig", "OnPolicyConfig", "OffPolicyConfig", "build_config", "check_schedule"]
 
@@ -37,6 +37,10 @@ def _check_types(config, agent):
         if not any(_TYPES[k][0](value) for k in kinds if k != "None"):
             accepted = " or ".join(_TYPES[k][1] for k in kinds if k != "None") + (" or None" if "None" in kinds else "")
             fail(field.name, value, accepted, agent, error=TypeError)
+
+
+ADAM_FORMS = ("keras", "torch")
+"""``AgentConfig.adam_form``'s choices (``agents.optim.make_adam``)."""
 
 
 def _check_positive(config, names, agent):
@@ -69,6 +73,11 @@ class AgentConfig:
     rl-zoo's ``normalize: true`` turns on both)."""
     max_grad_norm: float | None = 0.5
     """Clip the global gradient norm (``None``: no clipping)."""
+    adam_form: str = "keras"
+    """Where Adam adds its epsilon: ``"keras"``, to ``sqrt(v)`` before the bias correction (Keras's
+    ``Adam``); ``"torch"``, after it, with PyTorch's epsilon (1e-8; PPO and REINFORCE 1e-5), as
+    stable-baselines3 steps (``agents.AdamTorchLike``). Neither is better on the seeds measured
+    (docs/agents.md). A2C steps with RMSprop (``rms_prop_form``)."""
     stats_window: int = 100
     """``episode_return`` and ``episode_length`` are means over this many last episodes."""
     jit_compile: bool = True
@@ -83,6 +92,7 @@ class AgentConfig:
         if not isinstance(self.gamma, numbers.Real) or not 0 < self.gamma <= 1:
             fail("gamma", self.gamma, "a number in (0, 1]", agent)
         check_schedule("lr_schedule", self.lr_schedule, agent)
+        check_choice("adam_form", self.adam_form, ADAM_FORMS, agent)
         arch = self.net_arch
         if not isinstance(arch, (tuple, list)) or not all(isinstance(u, int) and u > 0 for u in arch):
             fail("net_arch", arch, "a tuple of positive integers", agent)

@@ -17,7 +17,7 @@ import tensorflow as tf
 from agents import distributions
 from agents.config import OffPolicyConfig
 from agents.off_policy import OffPolicyAgent
-from agents.optim import interpolate, polyak_update
+from agents.optim import interpolate, make_adam, polyak_update
 from agents.registry import register_agent
 from zoo.core.checks import check_number
 
@@ -119,7 +119,7 @@ class DQN(OffPolicyAgent):
         networks = {"q": q_net("q"), "q_target": q_net("q_target")}
         self._initialise(networks["q"])
         networks["q_target"].set_weights(networks["q"].get_weights())
-        self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
+        self.optimizer = make_adam(cfg.adam_form, cfg.learning_rate)
         self.optimizer.build(networks["q"].trainable_variables)
         self._steps_since_target = 0
         self._copied_version = -1  # the ``_weights_version`` the last hard copy took

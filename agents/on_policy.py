@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import abc
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -25,7 +24,7 @@ from agents.gsde import SDEPolicy, check_sde
 from agents.initializers import ORTHO_GAINS, orthogonal_init  # noqa: F401  (their old import path)
 from agents.networks import Parameter
 from agents.numpy_forward import VariableReader
-from agents.optim import apply_gradients
+from agents.optim import apply_gradients, make_adam
 from agents.policies import unique_variables
 
 __all__ = ["OnPolicyAgent", "orthogonal_init"]
@@ -100,7 +99,7 @@ class OnPolicyAgent(Agent):
         self._update_fn = self.graph(self._update)
 
     def _make_optimizer(self):
-        return keras.optimizers.Adam(self.config.learning_rate, epsilon=1e-5)
+        return make_adam(self.config.adam_form, self.config.learning_rate, keras_epsilon=1e-5, torch_epsilon=1e-5)
 
     def trainable_variables(self):
         return unique_variables(*(getattr(self.model, key) for key in self.model.network_names))

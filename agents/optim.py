@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from zoo.core.checks import check_number
 
-__all__ = ["apply_gradients", "clip_gradients", "polyak_update", "linear_schedule", "interpolate", "RMSpropTorchLike",
-           "RMSpropTFLike"]
+__all__ = ["apply_gradients", "clip_gradients", "polyak_update", "linear_schedule", "interpolate", "make_adam",
+           "AdamTorchLike", "RMSpropTorchLike", "RMSpropTFLike"]
 
 
 def clip_gradients(grads, max_grad_norm: float | None):
@@ -50,6 +50,42 @@ def interpolate(start: float, end: float, fraction: float, progress: float) -> f
     if fraction <= 0:
         return float(end)
     return float(start + (end - start) * min(max(progress, 0.0) / fraction, 1.0))
+
+
+def make_adam(form: str, learning_rate: float, keras_epsilon: float = 1e-7, torch_epsilon: float = 1e-8):
+    """An agent's Adam (``config.adam_form``): ``"keras"``, Keras's with ``keras_epsilon`` (its default);
+    ``"torch"``, ``AdamTorchLike`` with ``torch_epsilon`` (PyTorch's default)."""
+    if form == "torch":
+        return AdamTorchLike(learning_rate, epsilon=torch_epsilon)
+    return keras.optimizers.Adam(learning_rate, epsilon=keras_epsilon)
+
+
+@keras.saving.register_keras_serializable(package="agents")
+class AdamTorchLike(keras.optimizers.Adam):
+    """Adam with epsilon added after the bias-corrected square root, as PyTorch's (and so stable-baselines3's).
+
+    Keras folds both bias corrections into the step size and adds ``eps`` to the raw ``sqrt(v)``:
+    its epsilon is PyTorch's ``eps / sqrt(1 - beta_2 ** t)``, 31.6x larger on the first step and
+    1.6x after 1000. PyTorch steps by ``lr / (1 - beta_1 ** t) * m / (sqrt(v / (1 - beta_2 ** t)) + eps)``.
+    Not AMSGrad.
+    """
+
+    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name="adam_torch_like", **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, name=name,
+                         **kwargs)
+
+    def update_step(self, gradient, variable, learning_rate):
+        ops, dtype = keras.ops, variable.dtype
+        lr, gradient = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        correction_1 = 1 - ops.power(ops.cast(self.beta_1, dtype), step)
+        correction_2 = 1 - ops.power(ops.cast(self.beta_2, dtype), step)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign_add(m, (gradient - m) * (1 - self.beta_1))
+        self.assign_add(v, (ops.square(gradient) - v) * (1 - self.beta_2))
+        denominator = ops.sqrt(v) / ops.sqrt(correction_2) + self.epsilon
+        self.assign_sub(variable, lr / correction_1 * m / denominator)
 
 
 @keras.saving.register_keras_serializable(package="agents")

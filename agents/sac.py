@@ -20,7 +20,7 @@ from agents.config import OffPolicyConfig
 from agents.gsde import SDEPolicy, check_sde
 from agents.networks import Parameter
 from agents.off_policy import OffPolicyAgent
-from agents.optim import polyak_update
+from agents.optim import make_adam, polyak_update
 from agents.policies import unique_variables
 from agents.registry import register_agent
 from agents.td3 import critic_input
@@ -113,9 +113,9 @@ class SAC(OffPolicyAgent):
         alpha0 = cfg.ent_coef_init if self.auto_alpha else float(cfg.ent_coef)
         networks["log_alpha"] = Parameter(1, math.log(max(alpha0, 1e-12)), name="log_alpha")
         self.target_entropy = -float(self.action_dim) if cfg.target_entropy == "auto" else float(cfg.target_entropy)
-        self.actor_optimizer = keras.optimizers.Adam(cfg.learning_rate)
-        self.critic_optimizer = keras.optimizers.Adam(cfg.learning_rate)
-        self.alpha_optimizer = keras.optimizers.Adam(cfg.learning_rate)
+        self.actor_optimizer = make_adam(cfg.adam_form, cfg.learning_rate)
+        self.critic_optimizer = make_adam(cfg.adam_form, cfg.learning_rate)
+        self.alpha_optimizer = make_adam(cfg.adam_form, cfg.learning_rate)
         self.actor_optimizer.build(actor_vars)
         self.actor_vars = actor_vars
         self.critic_optimizer.build(unique_variables(*(networks[k] for k in self.critic_keys)))

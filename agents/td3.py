@@ -11,14 +11,13 @@ from __future__ import annotations
 import dataclasses
 
 import gymnasium as gym
-import keras
 import numpy as np
 import tensorflow as tf
 
 from agents import distributions
 from agents.config import OffPolicyConfig
 from agents.off_policy import OffPolicyAgent
-from agents.optim import polyak_update
+from agents.optim import make_adam, polyak_update
 from agents.policies import unique_variables
 from agents.registry import register_agent
 from zoo.core.checks import check_choice, fail
@@ -117,8 +116,8 @@ class TD3(OffPolicyAgent):
                 networks[key].set_weights(networks[key[len("target_"):]].get_weights())
         self.critic_keys = [f"critic_{i}" for i in range(cfg.n_critics)]
         self._ou = None  # the Ornstein-Uhlenbeck noise of each env, with action_noise_type="ornstein-uhlenbeck"
-        self.actor_optimizer = keras.optimizers.Adam(cfg.learning_rate)
-        self.critic_optimizer = keras.optimizers.Adam(cfg.learning_rate)
+        self.actor_optimizer = make_adam(cfg.adam_form, cfg.learning_rate)
+        self.critic_optimizer = make_adam(cfg.adam_form, cfg.learning_rate)
         self.actor_optimizer.build(networks["actor"].trainable_variables)
         self.critic_optimizer.build(unique_variables(*(networks[k] for k in self.critic_keys)))
         return networks, "actor", self.actor_optimizer

@@ -193,7 +193,7 @@ def run_main(argv, capsys):
     (["train", "ppo", "CartPole-v1", "--hyperparams", "n_steps"], r"argument --hyperparams: invalid value 'n_steps'; "
      r"expected NAME=VALUE"),
     (["train", "ppo", "CartPole-v1", "--hyperparams", "nsteps=8"], r"unknown hyperparameter 'nsteps' in --hyperparams "
-     r"\(did you mean n_steps\?\); accepted: activation, batch_size, .*, vec_env, use_rl_zoo$"),
+     r"\(did you mean n_steps\?\); accepted: activation, adam_form, batch_size, .*, vec_env, use_rl_zoo$"),
     (["train", "ppo", "CartPole-v1", "--hyperparams", "n_steps=abc"], r"PPO: invalid n_steps='abc'; expected an integer"),
     (["train", "ppo", "CartPole-v1", "--config", "missing.yaml"], r"argument --config: file not found: 'missing.yaml'"),
     (["train", "ppo", "CartPole-v1", "--n-timesteps", "0"], r"argument --n-timesteps: invalid value '0'; expected a "

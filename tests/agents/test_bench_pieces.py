@@ -131,3 +131,19 @@ def test_sb3_cache_key_ignores_what_only_dlzoo_runs_with():
 
     assert key() == key(jit_compile=True) == key(jit_compile=False, torch_init=True)
     assert key() != key(gamma=0.98)
+
+
+def test_seed_sweep_reads_its_seeds_and_summarises_any_row():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "sweep_seeds.py"
+    spec = importlib.util.spec_from_file_location("sweep_seeds", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    assert sweep.parse_seeds("0-3,7") == [0, 1, 2, 3, 7]
+    lines = [dict(final=500.0, kept=500.0), dict(final=474.5, kept=490.0)]
+    assert sweep.summary("x", "CartPole-v1", lines) == ("x: final 487.2 (worst 474.5), kept 495.0 (worst 490.0); "
+                                                        "final >= 475 on 1 of 2 seeds, kept >= 475 on 2")
+    assert sweep.summary("y", "Pendulum-v1", [dict(final=-150.0, kept=-140.0), dict(final=-250.0, kept=-200.0)]) == \
+        "y: final -200.0 (worst -250.0), kept -170.0 (worst -200.0)"

@@ -294,6 +294,66 @@ def test_a2c_takes_either_rmsprop_form_and_refuses_others(tmp_path):
         agents.make("A2C", "CartPole-v1", rms_prop_form="adam")
 
 
+ADAM_GRADS = ([0.5, -1e-6], [0.2, 3.0], [-1.0, 1e-7])
+
+
+def test_adam_torch_like_adds_epsilon_after_the_bias_correction():
+    """Three steps of ``agents.AdamTorchLike`` equal PyTorch's Adam formula in NumPy."""
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-5
+    w = tf.Variable([1.0, -2.0])
+    opt = agents.AdamTorchLike(lr, epsilon=eps)
+    expected, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    for t, g in enumerate(ADAM_GRADS, start=1):
+        opt.apply_gradients([(tf.constant(g), w)])
+        m, v = b1 * m + (1 - b1) * np.asarray(g), b2 * v + (1 - b2) * np.square(g)
+        expected = expected - lr / (1 - b1**t) * m / (np.sqrt(v / (1 - b2**t)) + eps)
+    np.testing.assert_allclose(w.numpy(), expected, rtol=1e-5)
+    # Keras's Adam adds eps to sqrt(v) before the bias correction: eps / sqrt(1 - b2) ~ 3e-4 on the first step,
+    # which all but stops a coordinate whose gradient is 1e-6
+    w_keras, w_torch = tf.Variable([1.0, -2.0]), tf.Variable([1.0, -2.0])
+    keras.optimizers.Adam(lr, epsilon=eps).apply_gradients([(tf.constant(ADAM_GRADS[0]), w_keras)])
+    agents.AdamTorchLike(lr, epsilon=eps).apply_gradients([(tf.constant(ADAM_GRADS[0]), w_torch)])
+    assert abs(w_torch.numpy()[1] + 2.0) > 5 * abs(w_keras.numpy()[1] + 2.0)
+
+
+def test_adam_torch_like_matches_pytorch_where_installed():
+    th = pytest.importorskip("torch")
+    w_ref = th.nn.Parameter(th.tensor([1.0, -2.0]))
+    ref = th.optim.Adam([w_ref], lr=0.01)
+    w = tf.Variable([1.0, -2.0])
+    opt = agents.AdamTorchLike(0.01)
+    for g in ADAM_GRADS:
+        w_ref.grad = th.tensor(g)
+        ref.step()
+        opt.apply_gradients([(tf.constant(g), w)])
+    np.testing.assert_allclose(w.numpy(), w_ref.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name, optimizers, torch_epsilon", [
+    ("PPO", ("optimizer",), 1e-5), ("REINFORCE", ("optimizer",), 1e-5), ("DQN", ("optimizer",), 1e-8),
+    ("SAC", ("actor_optimizer", "critic_optimizer", "alpha_optimizer"), 1e-8),
+    ("TD3", ("actor_optimizer", "critic_optimizer"), 1e-8), ("DDPG", ("actor_optimizer", "critic_optimizer"), 1e-8)])
+def test_adam_agents_take_either_form(name, optimizers, torch_epsilon, tmp_path):
+    env = "CartPole-v1" if name in ("PPO", "REINFORCE", "DQN") else "Pendulum-v1"
+    default = agents.make(name, env, net_arch=(8,))
+    assert default.config.adam_form == "keras"
+    for key in optimizers:
+        opt = getattr(default, key)
+        assert type(opt) is keras.optimizers.Adam and opt.epsilon == (1e-5 if torch_epsilon == 1e-5 else 1e-7)
+    agent = agents.make(name, env, net_arch=(8,), adam_form="torch")
+    for key in optimizers:
+        assert isinstance(getattr(agent, key), agents.AdamTorchLike) and getattr(agent, key).epsilon == torch_epsilon
+    loaded = agents.load(agent.save(tmp_path / name))
+    assert loaded.config.adam_form == "torch" and isinstance(getattr(loaded, optimizers[0]), agents.AdamTorchLike)
+
+
+def test_bad_adam_forms_are_refused():
+    with pytest.raises(ValueError, match=r"PPO: invalid adam_form='pytorch'; expected one of 'keras', 'torch'"):
+        agents.make("PPO", "CartPole-v1", adam_form="pytorch")
+    with pytest.raises(ValueError, match=r"A2C: invalid adam_form='torch'; expected 'keras' \(A2C steps with RMSprop"):
+        agents.make("A2C", "CartPole-v1", adam_form="torch")
+
+
 def test_ornstein_uhlenbeck_step_by_hand_and_against_stable_baselines3():
     from agents.td3 import ornstein_uhlenbeck_step
 

@@ -129,6 +129,24 @@ def test_a_checkpoint_of_another_run_is_refused_before_training(finished, make, 
     assert other.num_timesteps == 0 and same_weights(weights(other), before)
 
 
+def test_a_checkpoint_from_before_a_new_hyperparameter_resumes_at_its_default(finished):
+    """A field added since the checkpoint was written (``adam_form``) counts as its default, which the run had."""
+    _, ckpt = finished
+    path = checkpoint.checkpoint_path(ckpt)
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(parts["meta.json"])
+    del meta["agent"]["hyperparams"]["adam_form"]
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in {**parts, "meta.json": json.dumps(meta).encode()}.items():
+            zf.writestr(name, content)
+    again = agents.PPO("CartPole-v1", seed=0, **PPO_TINY)
+    again.learn(128, checkpoint_dir=ckpt)
+    assert again.num_timesteps == 128
+    with pytest.raises(ValueError, match=r"hyperparams.adam_form: 'keras' in the checkpoint, 'torch' here"):
+        agents.PPO("CartPole-v1", seed=0, **PPO_TINY, adam_form="torch").learn(128, checkpoint_dir=ckpt)
+
+
 def test_another_total_timesteps_is_refused(finished):
     _, ckpt = finished
     with pytest.raises(ValueError, match="learn total_timesteps: 128 in the checkpoint, 256 here"):
