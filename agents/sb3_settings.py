@@ -67,8 +67,8 @@ def sb3_settings_key(algo, env_id, steps, config):
         fields = {k: v for k, v in fields.items() if k not in _SDE_FIELDS[algo in ("PPO", "A2C")]}
     if fields.get("ortho_init") is True:  # SB3's default, which it always ran with
         del fields["ortho_init"]
-    for name in ("torch_init", "jit_compile", "adam_form"):  # dlzoo's side only: its init and Adam (SB3 always uses
-        # PyTorch's), its compiler
+    # dlzoo's side only: its initialisation and Adam (SB3 always runs PyTorch's), its compiler
+    for name in ("torch_init", "adam_form", "jit_compile"):
         fields.pop(name, None)
     for name, default in (("normalize_reward", False), ("rms_prop_form", "torch"), ("use_expln", False),
                           ("use_sde_at_warmup", False), ("action_noise_type", "normal")):  # as before the field existed
